@@ -1,0 +1,36 @@
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Checking;
+
+/// <summary>The lecture's <c>cmp</c>: exact equality, allclose and the largest absolute difference.</summary>
+public static class Cmp
+{
+    /// <summary>torch.allclose's defaults.</summary>
+    public const double DefaultRtol = 1e-5, DefaultAtol = 1e-8;
+
+    /// <summary>Compares <paramref name="manual"/> with <paramref name="tensor"/>.grad.</summary>
+    public static GradientRow Compare(string name, Tensor manual, Tensor tensor)
+    {
+        var grad = tensor.grad ?? throw new GradientCheckException(
+            $"'{name}' has no gradient: call retain_grad() on it before backward() (or it is not on the path to the loss).");
+        return CompareValues(name, manual, grad);
+    }
+
+    /// <summary>Compares two tensors of the same shape; never broadcasts.</summary>
+    public static GradientRow CompareValues(string name, Tensor manual, Tensor reference)
+    {
+        if (!manual.shape.SequenceEqual(reference.shape))
+            throw new GradientCheckException(
+                $"'{name}': manual gradient has shape {Shape(manual.shape)} but the tensor has shape {Shape(reference.shape)}; " +
+                "they would only broadcast (a missing keepdim?).");
+        using var scope = NewDisposeScope();
+        var m = manual.detach();
+        var r = reference.detach().to_type(m.dtype);
+        bool exact = m.eq(r).all().item<bool>();
+        bool approx = m.allclose(r, DefaultRtol, DefaultAtol);
+        double maxdiff = m.numel() == 0 ? 0 : (m - r).abs().max().to_type(ScalarType.Float64).item<double>();
+        return new GradientRow(name, reference.shape.ToArray(), exact, approx, maxdiff);
+    }
+
+    public static string Shape(ReadOnlySpan<long> shape) => "(" + string.Join(", ", shape.ToArray()) + ")";
+}
