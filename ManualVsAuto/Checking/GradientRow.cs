@@ -8,5 +8,8 @@ public sealed record GradientRow(
     bool Approximate,
     double MaxDiff)
 {
+    /// <summary>False for rows that cannot be exact by construction (a fused formula rounds differently).</summary>
+    public bool ExpectExact { get; init; } = true;
+
     public string ShapeText => "(" + string.Join(", ", Shape) + ")";
 }

@@ -20,9 +20,34 @@ public static class LectureCheck
         var f = ChunkedForward.Run(p, Xb, Yb, check);
         check.Backward(f.loss);
 
-        foreach (var (name, grad) in ManualBackward.Run(p, f, Xb, Yb)) check.Compare(name, grad);
+        // Exercise 1: every intermediate.
+        var manual = ManualBackward.Run(p, f, Xb, Yb);
+        foreach (var (name, grad) in manual) check.Compare(name, grad);
 
-        return new CheckReport(s, f.loss.to_type(ScalarType.Float64).item<double>(), check.Rows, [],
-            Versions.TorchSharp, Versions.LibTorch);
+        // Exercises 2 and 3: the fused gradients, against the same autograd gradients.
+        check.Compare("logits", FusedBackward.CrossEntropy(f.logits, Yb), FusedCrossEntropyLabel, expectExact: false);
+        var dhpreact = manual.Single(m => m.Name == "hpreact").Grad;
+        check.Compare("hprebn", FusedBackward.BatchNorm(dhpreact, p.bngain, f.bnvar_inv, f.bnraw), FusedBatchNormLabel, expectExact: false);
+
+        ForwardComparison[] forward;
+        using (no_grad())
+        {
+            forward =
+            [
+                new("loss_fast", MaxAbsDiff(FusedForward.Loss(f.logits, Yb), f.loss)),
+                new("hpreact_fast", MaxAbsDiff(FusedForward.BatchNorm(f.hprebn, p.bngain, p.bnbias), f.hpreact)),
+            ];
+        }
+        return new CheckReport(s, ToDouble(f.loss), check.Rows, forward, Versions.TorchSharp, Versions.LibTorch);
     }
+
+    public const string FusedCrossEntropyLabel = "logits (fused CE)";
+    public const string FusedBatchNormLabel = "hprebn (fused BN)";
+
+    /// <summary>The number of Exercise-1 rows; the fused rows follow them.</summary>
+    public const int ChainRowCount = 26;
+
+    private static double MaxAbsDiff(Tensor a, Tensor b) => ToDouble((a - b).abs().max());
+
+    private static double ToDouble(Tensor t) => t.to_type(ScalarType.Float64).item<double>();
 }

@@ -1,0 +1,94 @@
+using ManualVsAuto.Backward;
+using ManualVsAuto.Checking;
+using ManualVsAuto.Model;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>The checker can fail: deliberately wrong gradients are reported as such.</summary>
+public class CheckerCatchesMistakesTests : IDisposable
+{
+    private readonly IDisposable scope = NewDisposeScope();
+    private readonly GradientCheck check = new();
+    private readonly MlpParameters p;
+    private readonly ForwardState f;
+    private readonly Dictionary<string, Tensor> manual;
+
+    public CheckerCatchesMistakesTests()
+    {
+        var g = new Generator(MlpConfig.LectureSeed);
+        p = MlpParameters.Init(new MlpConfig(), g);
+        var (Xb, Yb) = Minibatch.Sample(LectureFixture.Split.Train, 32, g);
+        f = ChunkedForward.Run(p, Xb, Yb, check);
+        check.Backward(f.loss);
+        manual = ManualBackward.Run(p, f, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
+    }
+
+    public void Dispose() => scope.Dispose();
+
+    [Fact]
+    public void CorrectGradientIsExact() => Assert.True(check.Compare("h", manual["h"]).Exact);
+
+    [Fact]
+    public void ScaledGradientIsNeitherExactNorApproximate()
+    {
+        var row = check.Compare("h", manual["h"] * 1.5);
+        Assert.False(row.Exact);
+        Assert.False(row.Approximate);
+        Assert.True(row.MaxDiff > 0);
+    }
+
+    [Fact]
+    public void OneUlpOffIsApproximateButNotExact()
+    {
+        var nudged = manual["W2"].nextafter(full_like(manual["W2"], double.PositiveInfinity));
+        var row = check.Compare("W2", nudged);
+        Assert.False(row.Exact);
+        Assert.True(row.Approximate);
+    }
+
+    [Fact]
+    public void WrongKeepdimIsAShapeErrorNamingBothShapes()
+    {
+        // The lecture's dbnmeani = (-dbndiff).sum(0): shape (64) where bnmeani is (1, 64).
+        var wrong = -manual["bndiff"].sum(0, keepdim: false);
+        var e = Assert.Throws<GradientCheckException>(() => check.Compare("bnmeani", wrong));
+        Assert.Contains("(64)", e.Message);
+        Assert.Contains("(1, 64)", e.Message);
+        Assert.Contains("bnmeani", e.Message);
+    }
+
+    [Fact]
+    public void MissingSecondPathIntoCountsIsNotApproximate()
+    {
+        // counts feeds probs and counts_sum; dropping the counts_sum path leaves only one term.
+        var onePath = manual["probs"] * f.counts_sum_inv;
+        var row = check.Compare("counts", onePath);
+        Assert.False(row.Approximate);
+    }
+
+    [Fact]
+    public void MissingSecondPathIntoBndiffIsNotApproximate()
+    {
+        var onePath = manual["bnraw"] * f.bnvar_inv;
+        Assert.False(check.Compare("bndiff", onePath).Approximate);
+    }
+
+    [Fact]
+    public void TensorWithoutRetainedGradientIsAnErrorNamingIt()
+    {
+        var x = randn(3, 3).requires_grad_(true);
+        var y = x * 2; // no retain_grad
+        y.sum().backward();
+        var e = Assert.Throws<GradientCheckException>(() => Cmp.Compare("y", ones(3, 3), y));
+        Assert.Contains("'y'", e.Message);
+        Assert.Contains("retain_grad", e.Message);
+    }
+
+    [Fact]
+    public void UnknownNameIsAnError()
+    {
+        var e = Assert.Throws<GradientCheckException>(() => check.Compare("hpreac", manual["hpreact"]));
+        Assert.Contains("hpreac", e.Message);
+    }
+}

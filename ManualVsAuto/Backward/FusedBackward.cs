@@ -1,0 +1,30 @@
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace ManualVsAuto.Backward;
+
+/// <summary>Exercises 2 and 3: the cross-entropy and batchnorm backward passes derived on paper, in one go each.</summary>
+public static class FusedBackward
+{
+    /// <summary>Exercise 2: d loss / d logits = (softmax(logits) − one_hot(Yb)) / n.</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor Yb)
+    {
+        using var _ = no_grad();
+        long n = logits.shape[0];
+        var dlogits = F.softmax(logits, 1);
+        dlogits.index_put_(dlogits.index(arange(n), Yb) - 1.0, arange(n), Yb);
+        return dlogits / n;
+    }
+
+    /// <summary>
+    /// Exercise 3: d loss / d hprebn from d loss / d hpreact, for batchnorm with the unbiased variance:
+    /// bngain·bnvar_inv/n · (n·dhpreact − Σ dhpreact − n/(n−1)·bnraw·Σ(dhpreact·bnraw)).
+    /// </summary>
+    public static Tensor BatchNorm(Tensor dhpreact, Tensor bngain, Tensor bnvar_inv, Tensor bnraw)
+    {
+        using var _ = no_grad();
+        long n = dhpreact.shape[0];
+        return bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0, keepdim: false)
+            - n / (n - 1.0) * bnraw * (dhpreact * bnraw).sum(0, keepdim: false));
+    }
+}
