@@ -2,12 +2,13 @@ using ManualVsAuto.Backward;
 using ManualVsAuto.Checking;
 using ManualVsAuto.Model;
 using TorchSharp;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
 namespace ManualVsAuto.Tests;
 
-public class FiniteDifferenceTests
+public class FiniteDifferenceTests(ITestOutputHelper output)
 {
     private static readonly FiniteDifferenceOptions FullMode = new() { Mode = FiniteDifferenceMode.Full };
     private static readonly FiniteDifferenceOptions FastMode = new() { Mode = FiniteDifferenceMode.Fast };
@@ -21,11 +22,14 @@ public class FiniteDifferenceTests
     private static Dictionary<string, Tensor> Grads(params (string Name, Tensor Grad)[] grads) =>
         grads.ToDictionary(p => p.Name, p => p.Grad, StringComparer.Ordinal);
 
-    private static void AllPass(IReadOnlyList<NumericResult> results)
+    private void AllPass(IReadOnlyList<NumericResult> results)
     {
         Assert.NotEmpty(results);
+        foreach (var r in results) Log(r);
         foreach (var r in results) Assert.True(r.Passed, r.Summary);
     }
+
+    private void Log(NumericResult r) => output.WriteLine(r.Summary);
 
     // ---- known functions -------------------------------------------------------------------------------------
 
@@ -324,6 +328,7 @@ public class FiniteDifferenceTests
         grads["b1"] = grads["b1"] + 1e-2; // b1's true gradient is ~0 under batchnorm: a classic to get wrong
 
         var results = FiniteDifference.CheckBoth(p.Named, t => MlpLoss(t, Xb, Yb), grads);
+        foreach (var r in results) Log(r);
         Assert.Equal(14, results.Count);
         Assert.All(results, r => Assert.Equal(r.Name != "b1", r.Passed));
     }
@@ -392,6 +397,7 @@ public class FiniteDifferenceTests
         foreach (var mode in new[] { FiniteDifferenceMode.Full, FiniteDifferenceMode.Fast })
         {
             var r = FiniteDifference.Check(x, t => WrongCube.apply(t).sum(), handDerived, In(mode));
+            Log(r);
             Assert.False(r.Passed, r.Summary);
             // ...and accept the true derivative, which autograd would call wrong.
             var truth = FiniteDifference.Check(x, t => WrongCube.apply(t).sum(), 3.0 * x.pow(2), In(mode));

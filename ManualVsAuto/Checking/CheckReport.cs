@@ -12,6 +12,9 @@ public sealed record CheckReport(
     string TorchSharpVersion,
     string LibTorchVersion)
 {
+    /// <summary>Exercise 2's dlogits (rows: examples, columns: characters), for the lecture's heatmap.</summary>
+    public float[,]? Dlogits { get; init; }
+
     public int ExactCount => Rows.Count(r => r.Exact);
     public int ApproximateCount => Rows.Count(r => r.Approximate);
 
@@ -33,4 +36,7 @@ public sealed record CheckReport(
         }
     }
     public bool AllApproximate => Rows.All(r => r.Approximate);
+
+    /// <summary>Every gradient row meets <paramref name="level"/>; the forward comparisons do not count.</summary>
+    public bool Passes(RequiredLevel level) => Rows.All(r => r.Meets(level));
 }

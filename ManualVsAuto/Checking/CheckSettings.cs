@@ -9,4 +9,5 @@ public sealed record CheckSettings(
     int BatchSize = 32,
     int Hidden = 64,
     int Threads = 1,
-    ScalarType Dtype = ScalarType.Float32);
+    ScalarType Dtype = ScalarType.Float32,
+    FiniteDifferenceMode? Numeric = FiniteDifferenceMode.Fast);

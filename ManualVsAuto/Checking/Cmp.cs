@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Checking;
 
-/// <summary>The lecture's <c>cmp</c>: exact equality, allclose and the largest absolute difference.</summary>
+/// <summary>The lecture's <c>cmp</c>: exact equality, allclose and the largest absolute difference, plus diagnostics.</summary>
 public static class Cmp
 {
     /// <summary>torch.allclose's defaults.</summary>
@@ -22,14 +22,16 @@ public static class Cmp
         if (!manual.shape.SequenceEqual(reference.shape))
             throw new GradientCheckException(
                 $"'{name}': manual gradient has shape {Shape(manual.shape)} but the tensor has shape {Shape(reference.shape)}; " +
-                "they would only broadcast (a missing keepdim?).");
+                MistakeHints.ForShapes(manual.shape, reference.shape));
         using var scope = NewDisposeScope();
         var m = manual.detach();
         var r = reference.detach().to_type(m.dtype);
         bool exact = m.eq(r).all().item<bool>();
         bool approx = m.allclose(r, DefaultRtol, DefaultAtol);
-        double maxdiff = m.numel() == 0 ? 0 : (m - r).abs().max().to_type(ScalarType.Float64).item<double>();
-        return new GradientRow(name, reference.shape.ToArray(), exact, approx, maxdiff);
+        var d = ElementStats.Of(m, r, DefaultRtol, DefaultAtol);
+        string? hint = approx ? null : MistakeHints.ForValues(m, r);
+        return new GradientRow(name, reference.shape.ToArray(), exact, approx, d.MaxDiff, d.MaxRelDiff, d.WorstIndex,
+            d.ManualAtWorst, d.ReferenceAtWorst, d.Ulps, d.Mismatches, d.NotClose, hint);
     }
 
     public static string Shape(ReadOnlySpan<long> shape) => "(" + string.Join(", ", shape.ToArray()) + ")";

@@ -10,7 +10,7 @@ namespace ManualVsAuto.Checking;
 public sealed class GradientCheck
 {
     private readonly Dictionary<string, Tensor> tracked = new(StringComparer.Ordinal);
-    private readonly List<GradientRow> rows = [];
+    private readonly List<(string TensorName, GradientRow Row, Tensor Manual)> compared = [];
 
     /// <summary>Registers <paramref name="t"/> under <paramref name="name"/>, keeping its gradient, and returns it.</summary>
     public Tensor Track(string name, Tensor t)
@@ -37,9 +37,34 @@ public sealed class GradientCheck
     public GradientRow Compare(string name, Tensor manual, string? label = null, bool expectExact = true)
     {
         var row = Cmp.Compare(label ?? name, manual, this[name]) with { ExpectExact = expectExact };
-        rows.Add(row);
+        compared.Add((name, row, manual));
         return row;
     }
 
-    public IReadOnlyList<GradientRow> Rows => rows;
+    /// <summary>The rows so far, in the order they were compared.</summary>
+    public IReadOnlyList<GradientRow> Rows => compared.Select(c => c.Row).ToList();
+
+    /// <summary>
+    /// The third oracle: checks the manual gradients of <paramref name="inputs"/> (tracked leaves, already compared)
+    /// against central finite differences of <paramref name="f"/>, and adds the verdict to their rows.
+    /// </summary>
+    /// <param name="f">The scalar loss as a function of the inputs, in the order given; it receives float64 copies.</param>
+    public IReadOnlyList<NumericResult> CheckNumerically(
+        IReadOnlyList<string> inputs, Func<IReadOnlyList<Tensor>, Tensor> f, FiniteDifferenceOptions? options = null)
+    {
+        var manual = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var name in inputs)
+        {
+            int i = compared.FindIndex(c => c.TensorName == name);
+            if (i < 0) throw new GradientCheckException($"'{name}' has no manual gradient yet: call Compare(\"{name}\", ...) first.");
+            manual[name] = compared[i].Manual;
+        }
+        var results = FiniteDifference.Check(inputs.Select(n => (n, this[n])).ToList(), f, manual, options);
+        foreach (var r in results)
+        {
+            int i = compared.FindIndex(c => c.TensorName == r.Name);
+            compared[i] = compared[i] with { Row = compared[i].Row with { Numeric = r } };
+        }
+        return results;
+    }
 }

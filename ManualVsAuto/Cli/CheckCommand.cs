@@ -4,10 +4,11 @@ using ManualVsAuto.Data;
 using ManualVsAuto.Model;
 using ManualVsAuto.Reporting;
 using Spectre.Console;
+using static TorchSharp.torch;
 
 namespace ManualVsAuto.Cli;
 
-/// <summary><c>check</c>: Exercise 1's 26 rows plus the fused rows of Exercises 2 and 3, as a table.</summary>
+/// <summary><c>check</c>: Exercise 1's 26 rows plus the fused rows of Exercises 2 and 3.</summary>
 public static class CheckCommand
 {
     public static Command Create()
@@ -17,19 +18,60 @@ public static class CheckCommand
         var hidden = Opt.Int("--hidden", 64, "hidden units", 1);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
         var threads = Opt.Threads();
-
-        var cmd = new Command("check", "Compare every manual gradient with autograd's and print the report (the default command).")
+        var dtype = new Option<string>("--dtype")
         {
-            seed, batch, hidden, data, threads,
+            Description = "float32 (the lecture) or float64; float64 draws the same parameters, then converts (default: float32)",
+            DefaultValueFactory = _ => "float32",
+        }.AcceptOnlyFromAmong("float32", "float64");
+        var format = new Option<ReportFormat>("--format")
+        {
+            Description = "table, markdown, json or csv (default: table)",
+            DefaultValueFactory = _ => ReportFormat.Table,
+        };
+        var require = new Option<RequiredLevel>("--require")
+        {
+            Description = "exit 0 only if every gradient row is at least this: exact or approx. The fused rows (Exercises 2 and 3) " +
+                          "cannot be exact by construction and are always judged approx; the forward lines never count (default: approx)",
+            DefaultValueFactory = _ => RequiredLevel.Approx,
+        };
+        var numeric = new Option<string>("--numeric")
+        {
+            Description = "finite-difference oracle on the 7 parameters, in float64: fast (random directions), full (sampled elements) or off (default: fast)",
+            DefaultValueFactory = _ => "fast",
+        }.AcceptOnlyFromAmong("fast", "full", "off");
+        var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
+
+        var cmd = new Command("check",
+            "Compare every manual gradient with autograd's and print the report (the default command). " +
+            "Exit codes: 0 every gradient row meets --require, 1 a row falls short, 2 usage or input error.")
+        {
+            seed, batch, hidden, data, threads, dtype, format, require, numeric, plot,
         };
         cmd.SetAction(r =>
         {
-            var settings = new CheckSettings(r.GetValue(seed), r.GetValue(batch), r.GetValue(hidden), r.GetValue(threads));
+            var plotPath = r.GetValue(plot) is { } pp ? PngFile.Validate(pp) : null;
+            var settings = new CheckSettings(
+                r.GetValue(seed), r.GetValue(batch), r.GetValue(hidden), r.GetValue(threads),
+                r.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32,
+                r.GetValue(numeric) switch { "full" => FiniteDifferenceMode.Full, "off" => null, _ => FiniteDifferenceMode.Fast });
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
             var split = Dataset.Split(NamesFile.Load(path));
             var report = LectureCheck.Run(split.Train, settings);
-            TableRenderer.Render(report, AnsiConsole.Console);
-            return report.AllApproximate ? ExitCodes.Ok : ExitCodes.Failed;
+            var level = r.GetValue(require);
+
+            switch (r.GetValue(format))
+            {
+                case ReportFormat.Json: Console.Out.Write(JsonRenderer.Render(report, level) + Environment.NewLine); break;
+                case ReportFormat.Markdown: Console.Out.Write(MarkdownRenderer.Render(report)); break;
+                case ReportFormat.Csv: Console.Out.Write(CsvRenderer.Render(report)); break;
+                default: TableRenderer.Render(report, Terminal.Console()); break;
+            }
+            if (plotPath is not null && report.Dlogits is { } dl)
+            {
+                DlogitsHeatmap.Save(dl, plotPath);
+                Console.Error.WriteLine($"wrote {plotPath}");
+            }
+            return report.Passes(level) ? ExitCodes.Ok : ExitCodes.Failed;
         });
         return cmd;
     }

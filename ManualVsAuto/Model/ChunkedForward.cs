@@ -15,12 +15,15 @@ public static class ChunkedForward
 {
     public const double BnEps = 1e-5;
 
-    /// <summary>Runs the forward pass, tracking the parameters and every intermediate in <paramref name="check"/>.</summary>
-    public static ForwardState Run(MlpParameters p, Tensor Xb, Tensor Yb, GradientCheck check)
+    /// <summary>
+    /// Runs the forward pass, tracking the parameters and every intermediate in <paramref name="check"/>;
+    /// without a check (e.g. under no_grad for finite differences) nothing is tracked.
+    /// </summary>
+    public static ForwardState Run(MlpParameters p, Tensor Xb, Tensor Yb, GradientCheck? check)
     {
-        foreach (var (name, t) in p.Named) check.Track(name, t);
+        if (check is not null) foreach (var (name, t) in p.Named) check.Track(name, t);
         long n = Yb.shape[0];
-        Tensor T(string name, Tensor t) => check.Track(name, t);
+        Tensor T(string name, Tensor t) => check is null ? t : check.Track(name, t);
 
         // Linear layer 1
         var emb = T("emb", p.C.index(Xb));

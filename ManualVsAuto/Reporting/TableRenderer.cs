@@ -9,32 +9,36 @@ public static class TableRenderer
 {
     public static void Render(CheckReport report, IAnsiConsole console)
     {
-        var s = report.Settings;
         console.MarkupLine($"[bold]loss[/] {report.Loss.ToString("F4", CultureInfo.InvariantCulture)}");
-        console.MarkupLine(Markup.Escape(
-            $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads}"));
-        console.MarkupLine(Markup.Escape($"TorchSharp {report.TorchSharpVersion} · libtorch {report.LibTorchVersion}"));
+        console.MarkupLine(Markup.Escape(ReportText.Settings(report)));
+        console.MarkupLine(Markup.Escape(ReportText.Versions(report)));
 
+        bool numeric = report.Rows.Any(r => r.Numeric is not null);
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("name").AddColumn("shape").AddColumn("exact").AddColumn("approximate")
-            .AddColumn(new TableColumn("maxdiff").RightAligned());
+            .AddColumn(new TableColumn("maxdiff").RightAligned())
+            .AddColumn(new TableColumn("ulps").RightAligned());
+        if (numeric) table.AddColumn("numeric");
         foreach (var row in report.Rows)
         {
-            table.AddRow(
-                Markup.Escape(row.Name),
-                Markup.Escape(row.ShapeText),
-                Flag(row.Exact),
-                Flag(row.Approximate),
-                FormatDiff(row.MaxDiff));
+            var cells = new List<string>
+            {
+                Markup.Escape(row.Name), Markup.Escape(row.ShapeText), Flag(row.Exact), Flag(row.Approximate),
+                Numbers.Diff(row.MaxDiff), Markup.Escape(Numbers.Ulps(row.Ulps)),
+            };
+            if (numeric)
+                cells.Add(row.Numeric is null ? "-" : row.Numeric.Passed ? $"[green]{ReportText.Numeric(row)}[/]" : $"[red]{ReportText.Numeric(row)}[/]");
+            table.AddRow(cells.ToArray());
         }
         console.Write(table);
 
-        foreach (var f in report.Forward)
-            console.MarkupLine(Markup.Escape($"{f.Name}: max abs diff from the chunked forward {FormatDiff(f.MaxDiff)}"));
+        foreach (var line in ReportText.ForwardLines(report)) console.MarkupLine(Markup.Escape(line));
+        var details = report.Rows.Select(ReportText.Detail).OfType<string>().ToList();
+        foreach (var d in details) console.MarkupLine("  " + Markup.Escape(d));
         console.MarkupLine(Markup.Escape(report.Summary));
     }
 
-    public static string FormatDiff(double d) => d == 0 ? "0.0" : d.ToString("0.###e+00", CultureInfo.InvariantCulture);
+    public static string FormatDiff(double d) => Numbers.Diff(d);
 
     public static string DtypeName(TorchSharp.torch.ScalarType t) => t switch
     {

@@ -1,0 +1,68 @@
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Checking;
+
+/// <summary>Per-element statistics of a comparison, computed on the host: gradients here are small.</summary>
+internal sealed record ElementStats(
+    double MaxDiff, double MaxRelDiff, long[] WorstIndex, double ManualAtWorst, double ReferenceAtWorst,
+    long Ulps, long Mismatches, long NotClose)
+{
+    public static ElementStats Of(Tensor manual, Tensor reference, double rtol, double atol)
+    {
+        bool single = manual.dtype == ScalarType.Float32;
+        double[] m = ToDoubles(manual), r = ToDoubles(reference);
+        double maxDiff = 0, maxRel = 0;
+        long worst = 0, mismatches = 0, notClose = 0;
+        for (long i = 0; i < m.Length; i++)
+        {
+            double a = m[i], b = r[i];
+            double diff = Math.Abs(a - b);
+            if (!(a == b)) mismatches++; // as torch.eq: NaN never equal, -0 equals +0
+            if (!(diff <= atol + rtol * Math.Abs(b))) notClose++;
+            double scale = Math.Max(Math.Abs(a), Math.Abs(b));
+            double rel = scale == 0 ? 0 : diff / scale;
+            if (double.IsNaN(diff)) { diff = double.PositiveInfinity; rel = double.PositiveInfinity; }
+            if (diff > maxDiff) { maxDiff = diff; worst = i; }
+            if (rel > maxRel) maxRel = rel;
+        }
+        double mw = m.Length > 0 ? m[worst] : 0, rw = r.Length > 0 ? r[worst] : 0;
+        return new ElementStats(maxDiff, maxRel, Unravel(worst, manual.shape), mw, rw,
+            single ? Ulp.Distance((float)mw, (float)rw) : Ulp.Distance(mw, rw), mismatches, notClose);
+    }
+
+    private static double[] ToDoubles(Tensor t) =>
+        t.to_type(ScalarType.Float64).contiguous().cpu().data<double>().ToArray();
+
+    private static long[] Unravel(long flat, long[] shape)
+    {
+        var index = new long[shape.Length];
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            index[d] = shape[d] == 0 ? 0 : flat % shape[d];
+            flat = shape[d] == 0 ? 0 : flat / shape[d];
+        }
+        return index;
+    }
+}
+
+/// <summary>Distance in representable values between two floats of the same precision.</summary>
+public static class Ulp
+{
+    public static long Distance(float a, float b)
+    {
+        if (float.IsNaN(a) || float.IsNaN(b)) return long.MaxValue;
+        return Math.Abs(Ordered(BitConverter.SingleToInt32Bits(a)) - Ordered(BitConverter.SingleToInt32Bits(b)));
+
+        static long Ordered(int bits) => bits < 0 ? -(long)(bits & 0x7fffffff) : bits;
+    }
+
+    public static long Distance(double a, double b)
+    {
+        if (double.IsNaN(a) || double.IsNaN(b)) return long.MaxValue;
+        Int128 d = Ordered(BitConverter.DoubleToInt64Bits(a)) - Ordered(BitConverter.DoubleToInt64Bits(b));
+        d = Int128.Abs(d);
+        return d > long.MaxValue ? long.MaxValue : (long)d;
+
+        static Int128 Ordered(long bits) => bits < 0 ? -(Int128)(bits & long.MaxValue) : bits;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ManualVsAuto.Checking;
+
+namespace ManualVsAuto.Reporting;
+
+/// <summary>
+/// The machine-readable report; its schema ("manualvsauto.report/1") is documented in the README.
+/// Numbers keep full precision; non-finite ones are the strings "NaN", "Infinity", "-Infinity".
+/// </summary>
+public static class JsonRenderer
+{
+    public const string Schema = "manualvsauto.report/1";
+
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public static string Render(CheckReport r, RequiredLevel require) =>
+        JsonSerializer.Serialize(ToDocument(r, require), Options);
+
+    public static JsonReport ToDocument(CheckReport r, RequiredLevel require) => new(
+        Schema,
+        new JsonSettings(r.Settings.Seed, r.Settings.BatchSize, r.Settings.Hidden, TableRenderer.DtypeName(r.Settings.Dtype), r.Settings.Threads),
+        new JsonVersions(r.TorchSharpVersion, r.LibTorchVersion),
+        r.Loss,
+        require,
+        r.Rows.Select(row => new JsonRow(
+            row.Name, row.Shape, row.Exact, row.Approximate, row.ExpectExact, row.Meets(require), row.MaxDiff, row.MaxRelDiff,
+            row.WorstIndex ?? [], row.ManualAtWorst, row.ReferenceAtWorst, row.Ulps, row.Mismatches, row.NotClose, row.Hint,
+            row.Numeric is { } n
+                ? new JsonNumeric(n.Mode.ToString().ToLowerInvariant(), n.Passed, n.WorstAbsDiff, n.NumericAtWorst, n.ManualAtWorst, n.Checked, n.ConvertedToFloat64, n.Note)
+                : null)).ToList(),
+        r.Forward.Select(f => new JsonForward(f.Name, f.MaxDiff)).ToList(),
+        r.Summary,
+        r.Passes(require));
+
+    public static JsonReport Parse(string json) =>
+        JsonSerializer.Deserialize<JsonReport>(json, Options) ?? throw new JsonException("empty report");
+}
+
+public sealed record JsonReport(
+    string Schema, JsonSettings Settings, JsonVersions Versions, double Loss, RequiredLevel Require,
+    IReadOnlyList<JsonRow> Rows, IReadOnlyList<JsonForward> Forward, string Summary, bool Passed);
+
+public sealed record JsonSettings(ulong Seed, int BatchSize, int Hidden, string Dtype, int Threads);
+
+public sealed record JsonVersions(string TorchSharp, string LibTorch);
+
+public sealed record JsonRow(
+    string Name, long[] Shape, bool Exact, bool Approximate, bool ExpectExact, bool Passed, double MaxDiff, double MaxRelDiff,
+    long[] WorstIndex, double ManualAtWorst, double ReferenceAtWorst, long Ulps, long Mismatches, long NotClose,
+    string? Hint, JsonNumeric? Numeric);
+
+public sealed record JsonNumeric(
+    string Mode, bool Passed, double WorstAbsDiff, double NumericAtWorst, double ManualAtWorst, long Checked,
+    bool ConvertedToFloat64, string? Note);
+
+public sealed record JsonForward(string Name, double MaxDiff);

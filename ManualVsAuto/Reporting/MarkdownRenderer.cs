@@ -1,0 +1,30 @@
+using System.Globalization;
+using System.Text;
+using ManualVsAuto.Checking;
+
+namespace ManualVsAuto.Reporting;
+
+/// <summary>A GitHub-flavoured markdown report that pastes into a pull request.</summary>
+public static class MarkdownRenderer
+{
+    public static string Render(CheckReport r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"**loss** {r.Loss.ToString("F4", CultureInfo.InvariantCulture)} · {ReportText.Settings(r)} · {ReportText.Versions(r)}");
+        sb.AppendLine();
+        sb.AppendLine("| name | shape | exact | approximate | maxdiff | ulps | numeric |");
+        sb.AppendLine("|---|---|---|---|--:|--:|---|");
+        foreach (var row in r.Rows)
+            sb.AppendLine($"| `{Cell(row.Name)}` | {row.ShapeText} | {Mark(row.Exact)} | {Mark(row.Approximate)} | {Numbers.Diff(row.MaxDiff)} | {Numbers.Ulps(row.Ulps)} | {ReportText.Numeric(row)} |");
+        sb.AppendLine();
+        foreach (var line in ReportText.ForwardLines(r)) sb.AppendLine($"- {Cell(line)}");
+        foreach (var d in r.Rows.Select(ReportText.Detail).OfType<string>()) sb.AppendLine($"- {Cell(d)}");
+        sb.AppendLine();
+        sb.AppendLine($"**{r.Summary}**");
+        return sb.ToString();
+    }
+
+    private static string Mark(bool b) => b ? "✅ True" : "❌ False";
+
+    private static string Cell(string s) => s.Replace("|", "\\|");
+}

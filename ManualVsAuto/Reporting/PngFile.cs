@@ -1,0 +1,34 @@
+using ManualVsAuto.Cli;
+
+namespace ManualVsAuto.Reporting;
+
+/// <summary>Where plots go: a .png path in an existing folder, written through a temporary file.</summary>
+public static class PngFile
+{
+    /// <summary>Checks the path before any work is done, so a typo does not cost a training run.</summary>
+    public static string Validate(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!full.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            throw new UserInputException($"{path}: a plot is written as PNG; give a path ending in .png.");
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) throw new UserInputException($"{path}: folder {dir} does not exist.");
+        if (Directory.Exists(full)) throw new UserInputException($"{path}: is a folder, not a file.");
+        return full;
+    }
+
+    public static void Save(string path, Action<string> writePng)
+    {
+        var full = Validate(path);
+        var tmp = full + ".tmp.png";
+        try
+        {
+            writePng(tmp);
+            File.Move(tmp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using ManualVsAuto.Checking;
+
+namespace ManualVsAuto.Reporting;
+
+/// <summary>The lines shared by the table and markdown renderers, so both say the same thing.</summary>
+public static class ReportText
+{
+    public static string Settings(CheckReport r)
+    {
+        var s = r.Settings;
+        var numeric = s.Numeric is { } m ? $"numeric: {m.ToString().ToLowerInvariant()} finite differences in float64" : "numeric: off";
+        return $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {TableRenderer.DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
+    }
+
+    public static string Versions(CheckReport r) => $"TorchSharp {r.TorchSharpVersion} · libtorch {r.LibTorchVersion}";
+
+    public static string Numeric(GradientRow row) => row.Numeric is not { } n ? "-" : n.Passed ? "pass" : "FAIL";
+
+    /// <summary>One line of detail for a row that is not exact, or that the numeric oracle failed.</summary>
+    public static string? Detail(GradientRow row)
+    {
+        if (row.Exact && row.Numeric?.Passed != false) return null;
+        var text = row.Exact ? $"{row.Name}: exact"
+            : $"{row.Name}: worst at {row.WorstIndexText}: manual {Numbers.Value(row.ManualAtWorst)} vs autograd {Numbers.Value(row.ReferenceAtWorst)} " +
+              $"({Numbers.Ulps(row.Ulps)} ulps), max rel diff {Numbers.Diff(row.MaxRelDiff)}, {row.Mismatches}/{row.Count} differ, {row.NotClose} not close";
+        if (row.Hint is not null) text += $" — {row.Hint}";
+        if (row.Numeric is { Passed: false } n) text += $" — numeric: {n.Summary}";
+        else if (row.Numeric?.Note is { } note) text += $" ({note})";
+        return text;
+    }
+
+    public static IEnumerable<string> ForwardLines(CheckReport r) =>
+        r.Forward.Select(f => $"{f.Name}: max abs diff from the chunked forward {Numbers.Diff(f.MaxDiff)}");
+}
