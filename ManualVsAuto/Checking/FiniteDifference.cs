@@ -208,7 +208,7 @@ public static class FiniteDifference
             if (manual.dtype != ScalarType.Float64)
                 note = (note is null ? "" : note + "; ") + $"{manual.dtype} manual gradient compared in float64";
 
-            var g = new Generator(SeedFor(o.Seed, name));
+            using var g = new Generator(SeedFor(o.Seed, name));
             var m64 = manual.detach().to_type(ScalarType.Float64, copy: true).contiguous();
             var tally = new Tally(o.Atol, o.Rtol);
             long count = o.Mode == FiniteDifferenceMode.Full
