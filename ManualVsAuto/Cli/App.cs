@@ -20,7 +20,9 @@ public static class App
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"error: {parsed.Errors[0].Message} See --help.");
+            // Some parser messages span lines (lists of choices): keep the error to one line.
+            var message = string.Join(" ", parsed.Errors[0].Message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+            Console.Error.WriteLine($"error: {message} See --help.");
             return ExitCodes.Usage;
         }
         try

@@ -23,17 +23,17 @@ public static class CheckCommand
             Description = "float32 (the lecture) or float64; float64 draws the same parameters, then converts (default: float32)",
             DefaultValueFactory = _ => "float32",
         }.AcceptOnlyFromAmong("float32", "float64");
-        var format = new Option<ReportFormat>("--format")
+        var format = new Option<string>("--format")
         {
             Description = "table, markdown, json or csv (default: table)",
-            DefaultValueFactory = _ => ReportFormat.Table,
-        };
-        var require = new Option<RequiredLevel>("--require")
+            DefaultValueFactory = _ => "table",
+        }.AcceptOnlyFromAmong("table", "markdown", "json", "csv");
+        var require = new Option<string>("--require")
         {
             Description = "exit 0 only if every gradient row is at least this: exact or approx. The fused rows (Exercises 2 and 3) " +
                           "cannot be exact by construction and are always judged approx; the forward lines never count (default: approx)",
-            DefaultValueFactory = _ => RequiredLevel.Approx,
-        };
+            DefaultValueFactory = _ => "approx",
+        }.AcceptOnlyFromAmong("approx", "exact");
         var numeric = new Option<string>("--numeric")
         {
             Description = "finite-difference oracle on the 7 parameters, in float64: fast (random directions), full (sampled elements) or off (default: fast)",
@@ -57,9 +57,9 @@ public static class CheckCommand
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
             var split = Dataset.Split(NamesFile.Load(path));
             var report = LectureCheck.Run(split.Train, settings);
-            var level = r.GetValue(require);
+            var level = Enum.Parse<RequiredLevel>(r.GetValue(require)!, ignoreCase: true);
 
-            switch (r.GetValue(format))
+            switch (Enum.Parse<ReportFormat>(r.GetValue(format)!, ignoreCase: true))
             {
                 case ReportFormat.Json: Console.Out.Write(JsonRenderer.Render(report, level) + Environment.NewLine); break;
                 case ReportFormat.Markdown: Console.Out.Write(MarkdownRenderer.Render(report)); break;

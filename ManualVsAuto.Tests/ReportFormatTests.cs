@@ -1,0 +1,89 @@
+using System.Globalization;
+using ManualVsAuto.Checking;
+using ManualVsAuto.Reporting;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>Each machine-readable format parses back to the report it came from.</summary>
+public class ReportFormatTests
+{
+    private static CheckReport Report => LectureFixture.Report;
+
+    [Fact]
+    public void JsonRoundTripsWithFullPrecision()
+    {
+        var doc = JsonRenderer.Parse(JsonRenderer.Render(Report, RequiredLevel.Exact));
+        Assert.Equal(JsonRenderer.Schema, doc.Schema);
+        Assert.Equal(Report.Loss, doc.Loss); // bitwise: JSON keeps every digit
+        Assert.Equal(Report.Rows.Select(r => r.Name), doc.Rows.Select(r => r.Name));
+        Assert.Equal(Report.Rows.Select(r => r.MaxDiff), doc.Rows.Select(r => r.MaxDiff));
+        Assert.Equal(Report.Rows.Select(r => r.Shape), doc.Rows.Select(r => r.Shape));
+        Assert.Equal(RequiredLevel.Exact, doc.Require);
+        Assert.True(doc.Passed);
+        Assert.Equal("float32", doc.Settings.Dtype);
+        Assert.Equal("2.10.0", doc.Versions.LibTorch);
+        var fused = doc.Rows.Single(r => r.Name == LectureCheck.FusedCrossEntropyLabel);
+        Assert.False(fused.ExpectExact);
+        Assert.True(fused.Passed); // judged approximate even with --require exact
+        Assert.Contains(doc.Rows, r => r.Numeric is { Passed: true, Mode: "fast" });
+        Assert.Equal(["loss_fast", "hpreact_fast"], doc.Forward.Select(f => f.Name));
+    }
+
+    [Fact]
+    public void CsvHasOneLinePerRowAndParsesBack()
+    {
+        var lines = CsvRenderer.Render(Report).TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.Equal(string.Join(",", CsvRenderer.Header), lines[0]);
+        Assert.Equal(Report.Rows.Count + 1, lines.Length);
+        var rows = lines.Skip(1).Select(ParseCsvLine).ToList();
+        int maxdiff = Array.IndexOf(CsvRenderer.Header, "maxdiff");
+        for (int i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(CsvRenderer.Header.Length, rows[i].Count);
+            Assert.Equal(Report.Rows[i].Name, rows[i][0]);
+            Assert.Equal(Report.Rows[i].ShapeText, rows[i][1]);
+            Assert.Equal(Report.Rows[i].Exact, bool.Parse(rows[i][2]));
+            Assert.Equal(Report.Rows[i].MaxDiff, double.Parse(rows[i][maxdiff], CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public void MarkdownIsATableWithEveryRow()
+    {
+        var md = MarkdownRenderer.Render(Report);
+        var tableLines = md.Split('\n').Where(l => l.StartsWith('|')).ToList();
+        Assert.Equal(Report.Rows.Count + 2, tableLines.Count); // header, separator, rows
+        foreach (var row in Report.Rows) Assert.Contains($"| `{row.Name}` | {row.ShapeText} |", md);
+        Assert.Contains(Report.Summary, md);
+    }
+
+    [Fact]
+    public void CsvQuotesCellsThatNeedIt()
+    {
+        Assert.Equal("\"a,b\"", CsvRenderer.Quote("a,b"));
+        Assert.Equal("\"say \"\"hi\"\"\"", CsvRenderer.Quote("say \"hi\""));
+        Assert.Equal("plain", CsvRenderer.Quote("plain"));
+    }
+
+    private static List<string> ParseCsvLine(string line)
+    {
+        var cells = new List<string>();
+        var cur = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { cur.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else cur.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { cells.Add(cur.ToString()); cur.Clear(); }
+            else cur.Append(c);
+        }
+        cells.Add(cur.ToString());
+        return cells;
+    }
+}
