@@ -8,23 +8,12 @@ namespace ManualVsAuto.Tests;
 /// <summary>The checker can fail: deliberately wrong gradients are reported as such.</summary>
 public class CheckerCatchesMistakesTests : IDisposable
 {
-    private readonly IDisposable scope = NewDisposeScope();
-    private readonly GradientCheck check = new();
-    private readonly MlpParameters p;
-    private readonly ForwardState f;
-    private readonly Dictionary<string, Tensor> manual;
+    private readonly LectureBatch batch = new();
+    private GradientCheck check => batch.Check;
+    private ForwardState f => batch.F;
+    private IReadOnlyDictionary<string, Tensor> manual => batch.D;
 
-    public CheckerCatchesMistakesTests()
-    {
-        var g = new Generator(MlpConfig.LectureSeed);
-        p = MlpParameters.Init(new MlpConfig(), g);
-        var (Xb, Yb) = Minibatch.Sample(LectureFixture.Split.Train, 32, g);
-        f = ChunkedForward.Run(p, Xb, Yb, check);
-        check.Backward(f.loss);
-        manual = ManualBackward.Run(p, f, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
-    }
-
-    public void Dispose() => scope.Dispose();
+    public void Dispose() => batch.Dispose();
 
     [Fact]
     public void CorrectGradientIsExact() => Assert.True(check.Compare("h", manual["h"]).Exact);

@@ -8,23 +8,12 @@ namespace ManualVsAuto.Tests;
 /// <summary>Each diagnostic hint is triggered by a purpose-made mistake on the lecture's MLP.</summary>
 public class MistakeHintTests : IDisposable
 {
-    private readonly IDisposable scope = NewDisposeScope();
-    private readonly GradientCheck check = new();
-    private readonly MlpParameters p;
-    private readonly ForwardState f;
-    private readonly Dictionary<string, Tensor> d;
+    private readonly LectureBatch batch = new();
+    private GradientCheck check => batch.Check;
+    private ForwardState f => batch.F;
+    private IReadOnlyDictionary<string, Tensor> d => batch.D;
 
-    public MistakeHintTests()
-    {
-        var g = new Generator(MlpConfig.LectureSeed);
-        p = MlpParameters.Init(new MlpConfig(), g);
-        var (Xb, Yb) = Minibatch.Sample(LectureFixture.Split.Train, 32, g);
-        f = ChunkedForward.Run(p, Xb, Yb, check);
-        check.Backward(f.loss);
-        d = ManualBackward.Run(p, f, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
-    }
-
-    public void Dispose() => scope.Dispose();
+    public void Dispose() => batch.Dispose();
 
     private GradientRow Fails(string name, Tensor manual)
     {
