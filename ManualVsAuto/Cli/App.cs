@@ -29,7 +29,7 @@ public static class App
         {
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is DataException or GradientCheckException or UserInputException)
+        catch (Exception e) when (e is DataException or GradientCheckException or UserInputException or Training.CheckpointException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.Usage;
@@ -42,5 +42,5 @@ public static class App
     }
 
     /// <summary>Subcommands beyond check (train, sample, benchmark) register here.</summary>
-    private static IEnumerable<Command> ExtraCommands() => [];
+    private static IEnumerable<Command> ExtraCommands() => [BenchmarkCommand.Create(), TrainCommand.Create(), SampleCommand.Create()];
 }
