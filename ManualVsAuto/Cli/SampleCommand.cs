@@ -1,0 +1,43 @@
+using System.CommandLine;
+using ManualVsAuto.Training;
+
+namespace ManualVsAuto.Cli;
+
+/// <summary><c>sample</c>: names from a checkpoint, with the lecture's sampling loop.</summary>
+public static class SampleCommand
+{
+    public const int DefaultCount = 20;
+
+    /// <summary>The lecture's <c>torch.Generator().manual_seed(2147483647 + 10)</c>.</summary>
+    public const ulong DefaultSeed = 2147483647UL + 10;
+
+    public static Command Create()
+    {
+        var checkpoint = Opt.Path("--checkpoint", $"checkpoint to sample from (default: <repo>/checkpoints/mlp.ckpt, now {CheckpointLocation.Default()})");
+        var count = Opt.Int("--count", DefaultCount, "number of names", 0);
+        var seed = Opt.Seed(DefaultSeed, "seed of the sampling generator");
+        var data = Opt.Path("--data", "names.txt, needed only to calibrate batchnorm for a checkpoint saved mid-run (default: data/names.txt in the repository)");
+        var cmd = new Command("sample", "Sample names from a trained checkpoint (a mid-run checkpoint is calibrated over the training set first).")
+        {
+            checkpoint, count, seed, data,
+        };
+        cmd.SetAction(r =>
+        {
+            string path = CheckpointLocation.Resolve(r.GetValue(checkpoint));
+            var c = CheckpointFile.Read(path);
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var p = c.ToParameters();
+            var bn = c.BatchNorm;
+            if (bn is null)
+            {
+                var d = TrainingData.Load(r.GetValue(data), Console.Error);
+                d.EnsureMatches(c, path);
+                Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
+                bn = Inference.Calibrate(p, d.Split.Train);
+            }
+            foreach (var name in Inference.Sample(p, bn, r.GetValue(count), r.GetValue(seed))) Console.Out.WriteLine(name);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

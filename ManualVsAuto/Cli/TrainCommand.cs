@@ -1,0 +1,186 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using ManualVsAuto.Model;
+using ManualVsAuto.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Cli;
+
+/// <summary><c>train</c>: Exercise 4, training the MLP with the manual backward (or autograd), with checkpoints.</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var d = new TrainingSettings();
+        var steps = Opt.Int("--steps", d.Steps, "training steps", 1);
+        var hidden = Opt.Int("--hidden", d.Hidden, "hidden units (n_hidden)", 1);
+        var batch = Opt.Int("--batch-size", d.BatchSize, "minibatch size, drawn with replacement", 2, "the variance divides by n-1");
+        var lr = Opt.PositiveDouble("--lr", d.Lr, "learning rate; lr/10 from --decay-step on");
+        var decay = Opt.Int("--decay-step", d.DecayStep, "step from which the learning rate is lr/10", 0);
+        var seed = Opt.Seed(d.Seed, "seed of the torch generator for the init and the minibatches");
+        var threads = Opt.Threads();
+        var backward = new Option<string>("--backward")
+        {
+            Description = "manual: the hand-derived backward (Exercise 4); autograd: loss.backward() + optim.SGD (default: manual)",
+            DefaultValueFactory = _ => "manual",
+        };
+        backward.AcceptOnlyFromAmong("manual", "autograd");
+        var checkpoint = Opt.Path("--checkpoint", $"checkpoint file, saved every --checkpoint-every steps and at the end (default: <repo>/checkpoints/mlp.ckpt, now {CheckpointLocation.Default()})");
+        var every = Opt.Int("--checkpoint-every", 10_000, "save a checkpoint every N steps", 1);
+        var resume = new Option<bool>("--resume") { Description = "continue the run in --checkpoint; its settings apply (default: off)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "start a new run over an existing checkpoint (default: off; without it an existing checkpoint is an error)" };
+        var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
+        var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare the 7 parameter gradients (diagnostic, slow; 0 = off)", 0);
+        var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
+
+        var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample.")
+        {
+            steps, hidden, batch, lr, decay, seed, threads, backward, checkpoint, every, resume, overwrite, plot, verify, data,
+        };
+        cmd.SetAction(r =>
+        {
+            BackwardKinds.TryParse(r.GetValue(backward), out var kind);
+            var requested = new TrainingSettings(r.GetValue(steps), r.GetValue(hidden), r.GetValue(batch), r.GetValue(lr),
+                r.GetValue(decay), r.GetValue(seed), kind);
+            bool Explicit(Option o) => r.GetResult(o) is { Implicit: false };
+            var explicitNames = new (Option Option, Func<TrainingSettings, object> Value)[]
+            {
+                (steps, s => s.Steps), (hidden, s => s.Hidden), (batch, s => s.BatchSize), (lr, s => s.Lr),
+                (decay, s => s.DecayStep), (seed, s => s.Seed), (backward, s => s.Backward),
+            }.Where(x => Explicit(x.Option)).ToList();
+            var request = new TrainRequest(requested, CheckpointLocation.Resolve(r.GetValue(checkpoint)), r.GetValue(every),
+                r.GetValue(resume), r.GetValue(overwrite), r.GetValue(plot), r.GetValue(verify), r.GetValue(data), r.GetValue(threads),
+                explicitNames.Select(x => (x.Option.Name, x.Value)).ToList());
+            return Run(request);
+        });
+        return cmd;
+    }
+
+    /// <param name="ExplicitSettings">The settings given on the command line, by option name, with how to read them from settings.</param>
+    private sealed record TrainRequest(TrainingSettings Settings, string CheckpointPath, int CheckpointEvery, bool Resume, bool Overwrite,
+        string? PlotPath, int VerifyEvery, string? DataPath, int Threads, IReadOnlyList<(string Name, Func<TrainingSettings, object> Value)> ExplicitSettings);
+
+    private static int Run(TrainRequest q)
+    {
+        if (q.Resume && q.Overwrite) throw new UserInputException("--resume and --overwrite contradict each other: pick one.");
+        set_num_threads(q.Threads);
+        var err = Console.Error;
+
+        Checkpoint? resumed = null;
+        var kind = CheckpointFile.Probe(q.CheckpointPath);
+        if (q.Resume)
+        {
+            if (kind == CheckpointFile.FileKind.Missing)
+                throw new CheckpointException($"{q.CheckpointPath}: no checkpoint there to resume (file not found).");
+            resumed = CheckpointFile.Read(q.CheckpointPath);
+            var conflicts = q.ExplicitSettings
+                .Where(x => !Equals(x.Value(q.Settings), x.Value(resumed.Settings)))
+                .Select(x => $"{x.Name} {Show(x.Value(q.Settings))} (the checkpoint has {Show(x.Value(resumed.Settings))})")
+                .ToList();
+            if (conflicts.Count > 0)
+                throw new UserInputException($"--resume continues the run in {q.CheckpointPath} with its own settings; these flags disagree: {string.Join(", ", conflicts)}. Drop them, or start over with --overwrite.");
+        }
+        else if (kind == CheckpointFile.FileKind.Foreign)
+        {
+            throw new CheckpointException($"{q.CheckpointPath} exists and is not a ManualVsAuto checkpoint; not overwriting it. Choose another --checkpoint path.");
+        }
+        else if (kind == CheckpointFile.FileKind.Ours && !q.Overwrite)
+        {
+            throw new UserInputException($"{q.CheckpointPath} already exists ({DescribeExisting(q.CheckpointPath)}); pass --resume to continue it or --overwrite to start a new run over it.");
+        }
+        var settings = resumed?.Settings ?? q.Settings;
+        if (q.VerifyEvery > 0 && settings.Backward != BackwardKind.Manual)
+            throw new UserInputException("--verify-every checks the manual backward against autograd; it does not apply to --backward autograd.");
+
+        var data = TrainingData.Load(q.DataPath, err);
+        if (resumed is not null) data.EnsureMatches(resumed, q.CheckpointPath);
+
+        using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed);
+        err.WriteLine(resumed is null
+            ? $"Training {settings.Describe()}; {run.Parameters.Count:N0} parameters; checkpoint {q.CheckpointPath}"
+            : $"Resuming at step {run.Step:N0}: {settings.Describe()}; checkpoint {q.CheckpointPath}");
+        if (resumed is null) CheckpointFile.Write(q.CheckpointPath, run.ToCheckpoint()); // claims the path; the last good state if step 1 diverges
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // The first Ctrl+C stops at the next step boundary and saves; a second one ends the process as usual.
+            if (!cancel.IsCancellationRequested) { e.Cancel = true; cancel.Cancel(); }
+        };
+        Console.CancelKeyPress += onCancel;
+        TrainingResult result;
+        int startStep = run.Step;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var loop = new LoopOptions(q.CheckpointPath, q.CheckpointEvery, q.VerifyEvery);
+            Func<ITrainingReporter, TrainingResult> body = reporter =>
+                TrainingLoop.Run(run, data.Split.Train, loop, reporter, _ => cancel.IsCancellationRequested);
+            bool terminal = !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            result = terminal
+                ? TerminalReporter.Run(AnsiConsole.Console, $"{settings.Backward.Name()} training", run.Step, settings.Steps, body)
+                : body(new PlainReporter(Console.Out, err));
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        clock.Stop();
+        int done = run.Step - startStep;
+        if (done > 0)
+            err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{done:N0} steps in {clock.Elapsed.TotalSeconds:F1} s ({clock.Elapsed.TotalMicroseconds / done:F0} µs/step, {settings.Backward.Name()} backward)"));
+
+        switch (result.Outcome)
+        {
+            case TrainingOutcome.Interrupted:
+                WritePlot(q.PlotPath, run);
+                err.WriteLine($"Interrupted at step {result.Step:N0} of {settings.Steps:N0}; checkpoint saved to {q.CheckpointPath}. Continue with: train --resume{(q.CheckpointPath == CheckpointLocation.Default() ? "" : $" --checkpoint {q.CheckpointPath}")}");
+                return ExitCodes.Interrupted;
+            case TrainingOutcome.Diverged:
+            case TrainingOutcome.VerificationFailed:
+                err.WriteLine($"error: {result.Message}");
+                return ExitCodes.Failed;
+        }
+
+        // Calibrate batchnorm at the end of training, as the lecture does, and keep it in the final checkpoint.
+        var bn = Inference.Calibrate(run.Parameters, data.Split.Train);
+        CheckpointFile.Write(q.CheckpointPath, run.ToCheckpoint(bn));
+        err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {Inference.SplitLoss(run.Parameters, bn, data.Split.Train)}"));
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {Inference.SplitLoss(run.Parameters, bn, data.Split.Dev)}"));
+        foreach (var name in Inference.Sample(run.Parameters, bn, SampleCommand.DefaultCount, SampleCommand.DefaultSeed))
+            Console.Out.WriteLine(name);
+        WritePlot(q.PlotPath, run);
+        return ExitCodes.Ok;
+    }
+
+    private static void WritePlot(string? path, TrainingRun run)
+    {
+        if (path is null || run.Step == 0) return;
+        LossPlot.Write(path, run.Losses(), run.Settings);
+        Console.Error.WriteLine($"Loss plot: {Path.GetFullPath(path)}");
+    }
+
+    private static string DescribeExisting(string path)
+    {
+        try
+        {
+            var c = CheckpointFile.Read(path);
+            return $"a {c.Settings.Backward.Name()} run at step {c.Step:N0} of {c.Settings.Steps:N0}";
+        }
+        catch (CheckpointException e)
+        {
+            return e.Message.TrimEnd('.');
+        }
+    }
+
+    private static string Show(object o) => o switch
+    {
+        double x => x.ToString(CultureInfo.InvariantCulture),
+        BackwardKind k => k.Name(),
+        _ => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
+    };
+}

@@ -1,0 +1,28 @@
+namespace ManualVsAuto.Training;
+
+/// <summary>How <c>train</c> gets its gradients: the hand-derived backward, or <c>loss.backward()</c> + <c>optim.SGD</c>.</summary>
+public enum BackwardKind
+{
+    Manual,
+    Autograd,
+}
+
+public static class BackwardKinds
+{
+    public static string Name(this BackwardKind kind) => kind switch
+    {
+        BackwardKind.Manual => "manual",
+        BackwardKind.Autograd => "autograd",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static bool TryParse(string? s, out BackwardKind kind)
+    {
+        switch (s)
+        {
+            case "manual": kind = BackwardKind.Manual; return true;
+            case "autograd": kind = BackwardKind.Autograd; return true;
+            default: kind = default; return false;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using ManualVsAuto.Model;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Training;
+
+/// <summary>A float32 array with its shape, as stored in a checkpoint.</summary>
+public sealed record StoredArray(long[] Shape, float[] Data)
+{
+    public static StoredArray From(Tensor t)
+    {
+        using var c = t.detach().to_type(ScalarType.Float32).contiguous();
+        return new StoredArray(c.shape, c.data<float>().ToArray());
+    }
+
+    public Tensor ToTensor() => tensor(Data, Shape, ScalarType.Float32);
+}
+
+/// <summary>Batchnorm's mean and variance over the whole training set (the lecture's calibration), each (1, n_hidden).</summary>
+public sealed record BatchNormStats(StoredArray Mean, StoredArray Var);
+
+/// <summary>
+/// Everything a run needs to continue exactly where it stopped: the settings, the number of steps done, the
+/// parameters, the generator's state (the next minibatches), the loss history (for <c>--plot</c>) and the
+/// names file's sha256 (a resumed run must see the same data). The final checkpoint also holds the batchnorm
+/// calibration, so <c>sample</c> needs no data.
+/// </summary>
+public sealed record Checkpoint(
+    TrainingSettings Settings,
+    int Step,
+    string DataSha256,
+    IReadOnlyList<(string Name, StoredArray Array)> Parameters,
+    byte[] GeneratorState,
+    float[] Losses,
+    BatchNormStats? BatchNorm)
+{
+    public bool Complete => Step >= Settings.Steps;
+
+    public static Checkpoint Capture(TrainingSettings settings, int step, string dataSha256, MlpParameters p, Generator g,
+        float[] losses, BatchNormStats? batchNorm = null)
+    {
+        using var state = g.get_state();
+        return new Checkpoint(settings, step, dataSha256,
+            p.Named.Select(x => (x.Name, StoredArray.From(x.Tensor))).ToList(),
+            state.to_type(ScalarType.Byte).data<byte>().ToArray(), losses, batchNorm);
+    }
+
+    /// <summary>The parameters as fresh float32 tensors (not requiring gradients), in the lecture's order.</summary>
+    public MlpParameters ToParameters()
+    {
+        var t = Parameters.ToDictionary(x => x.Name, x => x.Array.ToTensor());
+        return new MlpParameters(t["C"], t["W1"], t["b1"], t["W2"], t["b2"], t["bngain"], t["bnbias"]);
+    }
+
+    /// <summary>Puts the generator back in the saved state.</summary>
+    public void RestoreGenerator(Generator g)
+    {
+        using var state = tensor(GeneratorState, ScalarType.Byte);
+        g.set_state(state);
+    }
+}

@@ -1,0 +1,23 @@
+using System.Security.Cryptography;
+using ManualVsAuto.Data;
+
+namespace ManualVsAuto.Training;
+
+/// <summary>The names file, its lecture split and its sha256 (a checkpoint remembers which data it was trained on).</summary>
+public sealed record TrainingData(string Path, string Sha256, DataSplit Split)
+{
+    public static TrainingData Load(string? explicitPath, TextWriter status)
+    {
+        string path = DataLocator.Resolve(explicitPath, status);
+        string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+        return new TrainingData(path, sha, Dataset.Split(NamesFile.Load(path)));
+    }
+
+    /// <summary>Fails unless this is the data the checkpoint was trained on.</summary>
+    public void EnsureMatches(Checkpoint c, string checkpointPath)
+    {
+        if (c.DataSha256 != Sha256)
+            throw new CheckpointException(
+                $"{checkpointPath} was trained on a names file with sha256 {c.DataSha256[..12]}…, but {Path} has {Sha256[..12]}…; pass the same data with --data.");
+    }
+}

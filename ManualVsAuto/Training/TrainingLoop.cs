@@ -1,0 +1,124 @@
+using System.Globalization;
+using ManualVsAuto.Data;
+using ManualVsAuto.Model;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Training;
+
+/// <summary>How a call to <see cref="TrainingLoop.Run"/> ended.</summary>
+public enum TrainingOutcome
+{
+    /// <summary>All steps done.</summary>
+    Completed,
+
+    /// <summary>Stopped at a step boundary on request (Ctrl+C); a checkpoint was saved.</summary>
+    Interrupted,
+
+    /// <summary>The loss became NaN or infinite; nothing was saved after the last good checkpoint.</summary>
+    Diverged,
+
+    /// <summary><c>--verify-every</c> found a manual gradient that disagrees with autograd; nothing was saved.</summary>
+    VerificationFailed,
+}
+
+public sealed record TrainingResult(TrainingOutcome Outcome, int Step, string? Message = null);
+
+/// <summary>Loop options that are not part of the run's identity (they may change on <c>--resume</c>).</summary>
+/// <param name="CheckpointPath">Where checkpoints go; null writes none (tests).</param>
+/// <param name="CheckpointEvery">Save after every this many steps (and at the end, by the caller).</param>
+/// <param name="VerifyEvery">0: off; K: check the manual gradients against autograd every K steps.</param>
+/// <param name="PrintEvery">The lecture prints the loss every 10,000 steps.</param>
+public sealed record LoopOptions(string? CheckpointPath, int CheckpointEvery = 10_000, int VerifyEvery = 0, int PrintEvery = 10_000);
+
+/// <summary>
+/// The lecture's training loop: minibatch, step, record the loss, print every 10,000 steps; plus checkpoints,
+/// the divergence check, Ctrl+C and the optional gradient verification. Each step runs in its own dispose scope,
+/// so memory stays flat.
+/// </summary>
+public static class TrainingLoop
+{
+    /// <summary>How often the loss history is checked for NaN/inf: cheap (one reduction), and always before a save.</summary>
+    public const int FiniteCheckEvery = 100;
+
+    /// <summary>How often the reporter's progress is updated.</summary>
+    public const int ProgressEvery = 250;
+
+    /// <param name="stopRequested">Polled at every step boundary (a flag read); true stops, saves and returns <see cref="TrainingOutcome.Interrupted"/>.</param>
+    public static TrainingResult Run(TrainingRun run, Examples train, LoopOptions o, ITrainingReporter reporter, Func<int, bool> stopRequested)
+    {
+        var s = run.Settings;
+        var trainer = run.Trainer;
+        var g = run.Generator;
+        int checkedUpTo = run.Step; // losses before this step are known finite
+        bool verify = o.VerifyEvery > 0 && trainer is ManualTrainer;
+
+        for (int i = run.Step; i < s.Steps; i++)
+        {
+            if (stopRequested(i))
+            {
+                var bad = FirstNonFinite(run, checkedUpTo, i);
+                if (bad is not null) return Diverged(run, bad.Value, o);
+                Save(run, o, reporter);
+                return new TrainingResult(TrainingOutcome.Interrupted, i);
+            }
+
+            using (NewDisposeScope())
+            {
+                var (Xb, Yb) = Minibatch.Sample(train, s.BatchSize, g);
+                if (verify && i % o.VerifyEvery == 0)
+                {
+                    var verdicts = GradientVerifier.Verify((ManualTrainer)trainer, Xb, Yb);
+                    var failed = verdicts.FirstOrDefault(v => !v.Ok);
+                    if (failed is not null)
+                        return new TrainingResult(TrainingOutcome.VerificationFailed, i, string.Create(CultureInfo.InvariantCulture,
+                            $"gradient verification failed at step {i}: {GradientVerifier.Describe(failed)}. Training stopped; the last checkpoint is kept."));
+                    reporter.Note(string.Create(CultureInfo.InvariantCulture,
+                        $"step {i}: the 7 manual parameter gradients match autograd (worst {verdicts.MaxBy(v => v.MaxDiff / v.Tolerance)!.Label}, {verdicts.Max(v => v.MaxDiff / v.Tolerance):P1} of its tolerance)"));
+                }
+
+                var loss = trainer.Step(Xb, Yb, s.LearningRateAt(i));
+                run.LossBuffer.select(0, i).copy_(loss);
+                if (i % o.PrintEvery == 0) reporter.Loss(i, s.Steps, loss.item<float>());
+            }
+            run.Step = i + 1;
+
+            bool save = o.CheckpointPath is not null && run.Step % o.CheckpointEvery == 0 && run.Step < s.Steps;
+            if (run.Step % FiniteCheckEvery == 0 || run.Step == s.Steps || save)
+            {
+                var bad = FirstNonFinite(run, checkedUpTo, run.Step);
+                if (bad is not null) return Diverged(run, bad.Value, o);
+                checkedUpTo = run.Step;
+            }
+            if (save) Save(run, o, reporter);
+            if (run.Step % ProgressEvery == 0) reporter.Progress(run.Step);
+        }
+        reporter.Progress(run.Step);
+        return new TrainingResult(TrainingOutcome.Completed, run.Step);
+    }
+
+    private static void Save(TrainingRun run, LoopOptions o, ITrainingReporter reporter)
+    {
+        if (o.CheckpointPath is null) return;
+        CheckpointFile.Write(o.CheckpointPath, run.ToCheckpoint());
+    }
+
+    /// <summary>The first step in [from, to) whose loss is NaN or infinite, or null.</summary>
+    private static int? FirstNonFinite(TrainingRun run, int from, int to)
+    {
+        if (to <= from) return null;
+        using var scope = NewDisposeScope();
+        var finite = run.LossBuffer.narrow(0, from, to - from).isfinite();
+        if (finite.all().item<bool>()) return null;
+        return from + (int)finite.logical_not().nonzero()[0, 0].item<long>();
+    }
+
+    private static TrainingResult Diverged(TrainingRun run, int step, LoopOptions o)
+    {
+        float loss = run.LossBuffer[step].item<float>();
+        string kept = o.CheckpointPath is null ? "" : File.Exists(o.CheckpointPath)
+            ? $" The last good checkpoint is kept: {o.CheckpointPath}."
+            : " No checkpoint was written.";
+        return new TrainingResult(TrainingOutcome.Diverged, step, string.Create(CultureInfo.InvariantCulture,
+            $"the loss became {loss} at step {step} (lr {run.Settings.LearningRateAt(step)}); training stopped.{kept} Try a smaller --lr."));
+    }
+}

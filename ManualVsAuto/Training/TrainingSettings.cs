@@ -1,0 +1,23 @@
+using System.Globalization;
+using ManualVsAuto.Model;
+
+namespace ManualVsAuto.Training;
+
+/// <summary>What a training run depends on; saved in every checkpoint so <c>--resume</c> continues the same run.</summary>
+public sealed record TrainingSettings(
+    int Steps = 200_000,
+    int Hidden = 200,
+    int BatchSize = 32,
+    double Lr = 0.1,
+    int DecayStep = 100_000,
+    ulong Seed = MlpConfig.LectureSeed,
+    BackwardKind Backward = BackwardKind.Manual)
+{
+    public MlpConfig Config => new(NHidden: Hidden);
+
+    /// <summary>The lecture's schedule: <c>lr = 0.1 if i &lt; 100000 else 0.01</c>.</summary>
+    public double LearningRateAt(int step) => step < DecayStep ? Lr : Lr / 10;
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{Steps:N0} steps, n_hidden {Hidden}, batch {BatchSize}, lr {Lr} then {Lr / 10} from step {DecayStep:N0}, seed {Seed}, {Backward.Name()} backward");
+}
