@@ -1,3 +1,4 @@
+using ManualVsAuto.Reporting;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Checking;
@@ -5,7 +6,9 @@ namespace ManualVsAuto.Checking;
 /// <summary>
 /// The reusable mechanism behind every report: register the forward steps you want checked by name
 /// (<see cref="Track"/> keeps their gradients), run <see cref="Backward"/>, then hand in your manual
-/// gradients by name with <see cref="Compare"/>.
+/// gradients by name with <see cref="Compare"/>. <see cref="ToText"/> is the report;
+/// <see cref="AssertAllExact"/> and <see cref="AssertAllClose"/> throw a <see cref="GradientAssertionException"/>
+/// whose message is the table of the failing rows.
 /// </summary>
 public sealed class GradientCheck
 {
@@ -43,6 +46,66 @@ public sealed class GradientCheck
 
     /// <summary>The rows so far, in the order they were compared.</summary>
     public IReadOnlyList<GradientRow> Rows => compared.Select(c => c.Row).ToList();
+
+    /// <summary>
+    /// One line over the rows, e.g. <c>8/8 exact · 1/1 approximate by construction · numeric 4/4 pass</c>.
+    /// </summary>
+    public string Summary => RowsText.Summary(Rows);
+
+    /// <summary>The report: every row as a plain-text table (no colours), then <see cref="Summary"/>.</summary>
+    public string ToText()
+    {
+        var rows = Rows;
+        return rows.Count == 0 ? Summary + "\n" : RowsText.Table(rows) + Summary + "\n";
+    }
+
+    /// <summary>
+    /// Whether every row meets <paramref name="level"/> (rows that cannot be exact are judged approximate, and a
+    /// failed finite-difference check fails its row); false when nothing was compared.
+    /// </summary>
+    public bool Passes(RequiredLevel level)
+    {
+        var rows = Rows;
+        return rows.Count > 0 && rows.All(r => r.Meets(level));
+    }
+
+    /// <summary>
+    /// Every compared gradient is bitwise equal to autograd's, except rows compared with <c>expectExact: false</c>,
+    /// which must be allclose. Throws a <see cref="GradientAssertionException"/> listing the failing rows.
+    /// </summary>
+    public void AssertAllExact() => Assert(RequiredLevel.Exact);
+
+    /// <summary>
+    /// Every compared gradient is allclose to autograd's (rtol 1e-5, atol 1e-8, torch.allclose's defaults).
+    /// Throws a <see cref="GradientAssertionException"/> listing the failing rows.
+    /// </summary>
+    public void AssertAllClose() => Assert(RequiredLevel.Approx);
+
+    /// <summary>
+    /// Every compared gradient meets <paramref name="level"/>, and every finite-difference check that was run
+    /// passed. Throws a <see cref="GradientAssertionException"/> whose message is the table of the failing rows and
+    /// a one-line summary; also when nothing was compared, so a forgotten <see cref="Compare"/> cannot pass.
+    /// </summary>
+    public void Assert(RequiredLevel level)
+    {
+        var rows = Rows;
+        string what = level == RequiredLevel.Exact ? nameof(AssertAllExact) : nameof(AssertAllClose);
+        if (rows.Count == 0)
+            throw new GradientAssertionException(
+                $"{what} failed: no manual gradient was compared; call Compare(name, manualGradient) after Backward(loss).",
+                level, []);
+        var failing = rows.Where(r => !r.Meets(level)).ToList();
+        if (failing.Count == 0) return;
+
+        string required = level == RequiredLevel.Exact
+            ? "bitwise equal to autograd's" + (rows.Any(r => !r.ExpectExact) ? " (rows marked * allclose)" : "")
+            : FormattableString.Invariant($"allclose to autograd's (rtol {Cmp.DefaultRtol:0e-0}, atol {Cmp.DefaultAtol:0e-0})");
+        if (failing.Any(r => r.Numeric is { Passed: false })) required += " and passing the finite-difference check";
+        throw new GradientAssertionException(
+            $"{what} failed: {failing.Count} of {rows.Count} gradients {(failing.Count == 1 ? "is" : "are")} not {required}:\n" +
+            RowsText.Table(failing) + Summary,
+            level, failing);
+    }
 
     /// <summary>
     /// The third oracle: checks the manual gradients of <paramref name="inputs"/> (tracked leaves, already compared)

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Text;
+using ManualVsAuto.Checking;
+
+namespace ManualVsAuto.Reporting;
+
+/// <summary>
+/// Gradient rows as a plain-text table: no colours, no box drawing, columns padded with spaces, one line per row,
+/// so it reads the same in a terminal, a test runner's failure message and a log file. Used by
+/// <see cref="GradientCheck.ToText"/> and by the message of <see cref="GradientAssertionException"/>.
+/// </summary>
+public static class RowsText
+{
+    /// <summary>Marks the exact flag of a row that cannot be exact by construction (judged by allclose).</summary>
+    public const string ApproximateByConstructionMark = "*";
+
+    /// <summary>
+    /// The table: name, shape, exact, approximate, maxdiff, ulps, the worst element's index and the manual and
+    /// autograd values there (for rows that are not exact), the finite-difference verdict (when any row has one)
+    /// and the mistake hint. Ends with a newline; a footnote follows when a row is approximate by construction.
+    /// </summary>
+    public static string Table(IReadOnlyList<GradientRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        bool numeric = rows.Any(r => r.Numeric is not null);
+        var header = new List<string> { "name", "shape", "exact", "approximate", "maxdiff", "ulps", "worst", "manual", "autograd" };
+        if (numeric) header.Add("numeric");
+        header.Add("hint");
+        // Right-aligned: maxdiff, ulps, manual, autograd.
+        var right = new HashSet<int> { 4, 5, 7, 8 };
+
+        var lines = new List<string[]> { header.ToArray() };
+        foreach (var row in rows)
+        {
+            bool differs = !row.Exact;
+            var cells = new List<string>
+            {
+                row.Name,
+                row.ShapeText,
+                Flag(row.Exact) + (row.ExpectExact ? "" : ApproximateByConstructionMark),
+                Flag(row.Approximate),
+                Numbers.Diff(row.MaxDiff),
+                Numbers.Ulps(row.Ulps),
+                differs ? row.WorstIndexText : "-",
+                differs ? Value(row.ManualAtWorst) : "-",
+                differs ? Value(row.ReferenceAtWorst) : "-",
+            };
+            if (numeric) cells.Add(row.Numeric is not { } n ? "-" : n.Passed ? "pass" : "FAIL");
+            cells.Add(Hint(row));
+            lines.Add(cells.ToArray());
+        }
+
+        int columns = header.Count;
+        var widths = new int[columns];
+        foreach (var cells in lines)
+            for (int c = 0; c < columns; c++) widths[c] = Math.Max(widths[c], cells[c].Length);
+
+        var sb = new StringBuilder();
+        for (int i = 0; i < lines.Count; i++)
+        {
+            var cells = lines[i];
+            var line = new StringBuilder();
+            for (int c = 0; c < columns; c++)
+            {
+                if (c > 0) line.Append("  ");
+                bool last = c == columns - 1;
+                line.Append(right.Contains(c) ? cells[c].PadLeft(widths[c]) : last ? cells[c] : cells[c].PadRight(widths[c]));
+            }
+            sb.Append(line.ToString().TrimEnd()).Append('\n');
+            if (i == 0)
+                sb.Append(string.Join("  ", widths.Select((w, c) => new string('-', c == columns - 1 ? header[c].Length : w)))).Append('\n');
+        }
+        if (rows.Any(r => !r.ExpectExact))
+            sb.Append(ApproximateByConstructionMark)
+              .Append(" approximate by construction: the manual formula rounds differently from autograd's, so the row is judged by allclose\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// One line over all rows, e.g. <c>8/8 exact · 1/1 approximate by construction · numeric 4/4 pass</c>; rows
+    /// that are not exact also get an approximate count, e.g. <c>7/8 exact, 8/8 approximate</c>.
+    /// </summary>
+    public static string Summary(IReadOnlyList<GradientRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) return "no gradients compared";
+        var parts = new List<string>();
+        var strict = rows.Where(r => r.ExpectExact).ToList();
+        var loose = rows.Where(r => !r.ExpectExact).ToList();
+        if (strict.Count > 0)
+        {
+            var text = $"{strict.Count(r => r.Exact)}/{strict.Count} exact";
+            if (strict.Any(r => !r.Exact)) text += $", {strict.Count(r => r.Approximate)}/{strict.Count} approximate";
+            parts.Add(text);
+        }
+        if (loose.Count > 0) parts.Add($"{loose.Count(r => r.Approximate)}/{loose.Count} approximate by construction");
+        var checkedNumerically = rows.Where(r => r.Numeric is not null).ToList();
+        if (checkedNumerically.Count > 0)
+            parts.Add($"numeric {checkedNumerically.Count(r => r.Numeric!.Passed)}/{checkedNumerically.Count} pass");
+        return string.Join(" · ", parts);
+    }
+
+    private static string Flag(bool b) => b ? "True" : "False";
+
+    /// <summary>Nine significant digits: enough to tell two float32 values apart.</summary>
+    private static string Value(double d) => d.ToString("G9", CultureInfo.InvariantCulture);
+
+    private static string Hint(GradientRow row)
+    {
+        var parts = new List<string>();
+        if (row.Hint is not null) parts.Add(row.Hint);
+        if (row.Numeric is { Passed: false } n) parts.Add("numeric: " + n.Summary);
+        return string.Join(" — ", parts);
+    }
+}
