@@ -12,7 +12,13 @@ public sealed record StoredArray(long[] Shape, float[] Data)
         return new StoredArray(c.shape, c.data<float>().ToArray());
     }
 
-    public Tensor ToTensor() => tensor(Data, Shape, ScalarType.Float32);
+    /// <summary>A libtorch-owned copy: <c>tensor(float[])</c> wraps the pinned managed array, whose alignment
+    /// differs from libtorch's, and BLAS kernels may then round differently, breaking bitwise resumption.</summary>
+    public Tensor ToTensor()
+    {
+        using var wrapped = tensor(Data, Shape, ScalarType.Float32);
+        return wrapped.clone();
+    }
 }
 
 /// <summary>Batchnorm's mean and variance over the whole training set (the lecture's calibration), each (1, n_hidden).</summary>

@@ -43,7 +43,11 @@ public static class Inference
         return loss.to_type(ScalarType.Float64).item<double>();
     }
 
-    /// <summary>The lecture's sampling loop: start from '...', draw with <c>multinomial</c> until '.', which is kept.</summary>
+    /// <summary>A name is cut here: a badly trained net (say, a huge --lr) may never draw '.', and the lecture's loop would not end.</summary>
+    public const int MaxNameLength = 100;
+
+    /// <summary>The lecture's sampling loop: start from '...', draw with <c>multinomial</c> until '.', which is kept
+    /// (or until <see cref="MaxNameLength"/> characters).</summary>
     public static IReadOnlyList<string> Sample(MlpParameters p, BatchNormStats bn, int count, ulong seed, int blockSize = Dataset.LectureBlockSize)
     {
         using var _ = no_grad();
@@ -65,7 +69,7 @@ public static class Inference
                 Array.Copy(context, 1, context, 0, blockSize - 1);
                 context[blockSize - 1] = ix;
                 outName.Append(Vocabulary.ToChar(ix));
-                if (ix == 0) break;
+                if (ix == 0 || outName.Length >= MaxNameLength) break;
             }
             names.Add(outName.ToString());
         }

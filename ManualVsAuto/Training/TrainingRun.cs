@@ -32,12 +32,13 @@ public sealed class TrainingRun : IDisposable
     public int Step { get; internal set; }
 
     /// <summary>A new run: the lecture's init from a generator seeded with the settings' seed, which then draws the minibatches.</summary>
-    public static TrainingRun Start(TrainingSettings s, string dataSha256)
+    /// <param name="makeTrainer">Builds the trainer from the initial parameters; by default the one for <c>s.Backward</c>.</param>
+    public static TrainingRun Start(TrainingSettings s, string dataSha256, Func<MlpParameters, ITrainer>? makeTrainer = null)
     {
         var g = new Generator(s.Seed);
         var p = MlpParameters.Init(s.Config, g);
         foreach (var t in p.All) t.DetachFromDisposeScope();
-        return new TrainingRun(s, dataSha256, CreateTrainer(s.Backward, p), g, 0, []);
+        return new TrainingRun(s, dataSha256, (makeTrainer ?? (q => CreateTrainer(s.Backward, q)))(p), g, 0, []);
     }
 
     /// <summary>Continues from a checkpoint: its parameters, its generator state, its loss history.</summary>

@@ -1,0 +1,151 @@
+using System.Buffers.Binary;
+using ManualVsAuto.Training;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>The checkpoint format and resuming: no lost work, no silent damage, bitwise continuation.</summary>
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("mva-ckpt-").FullName;
+    private static readonly ManualVsAuto.Data.Examples Train = LectureFixture.Split.Train;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string PathOf(string name) => Path.Combine(dir, name);
+
+    private static Checkpoint SmallCheckpoint(int steps = 40)
+    {
+        using var run = TrainingRun.Start(new TrainingSettings(Steps: steps, Hidden: 8, BatchSize: 4, Lr: 0.05, DecayStep: 7, Seed: 123), "abc123");
+        TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
+        return run.ToCheckpoint(Inference.Calibrate(run.Parameters, Train));
+    }
+
+    [Fact]
+    public void RoundTripKeepsEverything()
+    {
+        var c = SmallCheckpoint();
+        string path = PathOf("a.ckpt");
+        CheckpointFile.Write(path, c);
+        var r = CheckpointFile.Read(path);
+        Assert.Equal(c.Settings, r.Settings);
+        Assert.Equal(40, r.Step);
+        Assert.True(r.Complete);
+        Assert.Equal("abc123", r.DataSha256);
+        Assert.Equal(c.Losses, r.Losses);
+        Assert.Equal(c.GeneratorState, r.GeneratorState);
+        Assert.Equal(c.Parameters.Select(p => p.Name), r.Parameters.Select(p => p.Name));
+        foreach (var (a, b) in c.Parameters.Zip(r.Parameters))
+        {
+            Assert.Equal(a.Array.Shape, b.Array.Shape);
+            Assert.Equal(a.Array.Data, b.Array.Data);
+        }
+        Assert.Equal(c.BatchNorm!.Mean.Data, r.BatchNorm!.Mean.Data);
+        Assert.Equal(c.BatchNorm.Var.Data, r.BatchNorm.Var.Data);
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(dir).Select(Path.GetFileName)); // no temporary left behind
+    }
+
+    [Fact]
+    public void EveryTruncationIsReportedAsTruncated()
+    {
+        string path = PathOf("a.ckpt");
+        CheckpointFile.Write(path, SmallCheckpoint());
+        var bytes = File.ReadAllBytes(path);
+        foreach (int length in new[] { 1, 7, 8, 12, 16, 40, bytes.Length / 2, bytes.Length - 1 })
+        {
+            string cut = PathOf($"cut{length}.ckpt");
+            File.WriteAllBytes(cut, bytes[..length]);
+            var e = Assert.Throws<CheckpointException>(() => CheckpointFile.Read(cut));
+            Assert.Equal($"{cut} is truncated: an incomplete ManualVsAuto checkpoint (was it copied or written only in part?).", e.Message);
+        }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("hello, world\n")]
+    [InlineData("PK\u0003\u0004 a zip file, say")]
+    public void AForeignFileIsNotACheckpoint(string content)
+    {
+        string path = PathOf("foreign.ckpt");
+        File.WriteAllText(path, content);
+        var e = Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path));
+        Assert.Equal($"{path} is not a ManualVsAuto checkpoint.", e.Message);
+        Assert.Equal(content, File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void MissingCorruptAndFutureFilesAreNamed()
+    {
+        Assert.Contains("file not found", Assert.Throws<CheckpointException>(() => CheckpointFile.Read(PathOf("none.ckpt"))).Message);
+
+        string path = PathOf("a.ckpt");
+        CheckpointFile.Write(path, SmallCheckpoint());
+        var bytes = File.ReadAllBytes(path);
+        var flipped = (byte[])bytes.Clone();
+        flipped[^5] ^= 0x40; // one bit of one parameter
+        File.WriteAllBytes(path, flipped);
+        Assert.Contains("corrupt ManualVsAuto checkpoint (the data does not match its checksum)",
+            Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path)).Message);
+
+        var future = (byte[])bytes.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 7);
+        File.WriteAllBytes(path, future);
+        Assert.Contains("format version 7; this program reads version 1", Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path)).Message);
+    }
+
+    [Fact]
+    public void ProbeTellsOursFromForeign()
+    {
+        Assert.Equal(CheckpointFile.FileKind.Missing, CheckpointFile.Probe(PathOf("none")));
+        File.WriteAllText(PathOf("text"), "not ours");
+        Assert.Equal(CheckpointFile.FileKind.Foreign, CheckpointFile.Probe(PathOf("text")));
+        File.WriteAllBytes(PathOf("cut"), "MVACK"u8.ToArray());
+        Assert.Equal(CheckpointFile.FileKind.Ours, CheckpointFile.Probe(PathOf("cut")));
+    }
+
+    /// <summary>A run stopped at step 73 (Ctrl+C's path: stop at a boundary, save) and resumed from its checkpoint
+    /// ends bitwise equal to one that ran straight through: parameters, generator (the minibatches) and the
+    /// learning-rate schedule (decay at step 80) all carry over.</summary>
+    [Theory]
+    [InlineData(BackwardKind.Manual)]
+    [InlineData(BackwardKind.Autograd)]
+    public void InterruptedAndResumedRunEndsBitwiseEqualToAStraightOne(BackwardKind kind)
+    {
+        var settings = new TrainingSettings(Steps: 120, Hidden: 32, DecayStep: 80, Backward: kind);
+        using var straight = TrainingRun.Start(settings, "sha");
+        Assert.Equal(TrainingOutcome.Completed,
+            TrainingLoop.Run(straight, Train, new LoopOptions(PathOf("straight.ckpt"), CheckpointEvery: 50), new RecordingReporter(), _ => false).Outcome);
+
+        string path = PathOf("stopped.ckpt");
+        using (var first = TrainingRun.Start(settings, "sha"))
+        {
+            var stopped = TrainingLoop.Run(first, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), i => i == 73);
+            Assert.Equal(TrainingOutcome.Interrupted, stopped.Outcome);
+            Assert.Equal(73, stopped.Step);
+        }
+        var saved = CheckpointFile.Read(path);
+        Assert.Equal(73, saved.Step);
+        Assert.False(saved.Complete);
+        using var resumed = TrainingRun.Resume(saved);
+        Assert.Equal(kind, resumed.Trainer.Kind);
+        Assert.Equal(TrainingOutcome.Completed,
+            TrainingLoop.Run(resumed, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), _ => false).Outcome);
+
+        TrainingAssert.BitwiseEqual(straight.Parameters, resumed.Parameters);
+        Assert.Equal(straight.Losses(), resumed.Losses());
+        Assert.Equal(120, resumed.Losses().Length);
+    }
+
+    [Fact]
+    public void PeriodicCheckpointsHoldTheStepAndTheHistory()
+    {
+        string path = PathOf("p.ckpt");
+        using var run = TrainingRun.Start(new TrainingSettings(Steps: 45, Hidden: 8), "sha");
+        TrainingLoop.Run(run, Train, new LoopOptions(path, CheckpointEvery: 20), new RecordingReporter(), _ => false);
+        // The loop saves at 20 and 40; the final one (45, with batchnorm) is the command's job.
+        var c = CheckpointFile.Read(path);
+        Assert.Equal(40, c.Step);
+        Assert.Equal(run.Losses()[..40], c.Losses);
+        Assert.Null(c.BatchNorm);
+    }
+}

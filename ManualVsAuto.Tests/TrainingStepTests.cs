@@ -1,0 +1,150 @@
+using ManualVsAuto.Model;
+using ManualVsAuto.Training;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>Exercise 4's step: manual and autograd agree, the verification passes correct runs and catches a broken backward.</summary>
+public class TrainingStepTests
+{
+    private static readonly ManualVsAuto.Data.Examples Train = LectureFixture.Split.Train;
+
+    /// <summary>
+    /// Same init, same minibatches (two generators in the same state), 50 SGD steps each way. The two backward
+    /// passes round differently (fused formulas vs autograd's chain, p += α·(A@B) fused into one addmm), so
+    /// the parameters drift apart by a few float32 ulps per step: measured ≤ 3e-6 on C (|C| ≤ 3, ~11 ulps) at
+    /// step 50. The bound, 1e-5 of each parameter's largest magnitude, keeps a 10x margin; a wrong gradient
+    /// moves a parameter by ~lr·|grad| ≈ 1e-3 in a single step, 100x beyond it.
+    /// </summary>
+    [Theory]
+    [InlineData(64)]
+    [InlineData(200)]
+    public void ManualAndAutogradTrainingReachTheSameParameters(int hidden)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(MlpConfig.LectureSeed);
+        var p = MlpParameters.Init(new MlpConfig(NHidden: hidden), g);
+        using var state = g.get_state();
+        var gm = new Generator(1);
+        gm.set_state(state);
+        var ga = new Generator(2);
+        ga.set_state(state);
+        using var manual = new ManualTrainer(p.Copy(requiresGrad: false));
+        using var autograd = new AutogradTrainer(p.Copy(requiresGrad: true));
+        for (int i = 0; i < 50; i++)
+        {
+            using var step = NewDisposeScope();
+            var (xm, ym) = Minibatch.Sample(Train, 32, gm);
+            var (xa, ya) = Minibatch.Sample(Train, 32, ga);
+            Assert.True(xm.eq(xa).all().item<bool>());
+            manual.Step(xm, ym, 0.1);
+            autograd.Step(xa, ya, 0.1);
+        }
+        foreach (var ((name, m), (_, a), (_, p0)) in manual.Parameters.Named.Zip(autograd.Parameters.Named, p.Named))
+        {
+            double diff = (m - a).abs().max().item<float>();
+            double scale = a.abs().max().item<float>();
+            double moved = (a - p0).abs().max().item<float>();
+            Assert.True(diff <= 1e-5 * scale, $"{name}: max |manual − autograd| = {diff:e2} > 1e-5·{scale:F2}");
+            if (name != "b1") Assert.True(moved > 100 * diff, $"{name} barely trained: moved {moved:e2}"); // the comparison is not vacuous
+        }
+    }
+
+    [Fact]
+    public void VerificationPassesCorrectStepsWhereDefaultAllcloseIsNotReliable()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(MlpConfig.LectureSeed);
+        using var trainer = new ManualTrainer(MlpParameters.Init(new MlpConfig(NHidden: 200), g));
+        for (int i = 0; i < 100; i++)
+        {
+            using var step = NewDisposeScope();
+            var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
+            var verdicts = GradientVerifier.Verify(trainer, Xb, Yb);
+            Assert.Equal(["C", "W1", "b1", "W2", "b2", "bngain", "bnbias"], verdicts.Select(v => v.Name));
+            Assert.All(verdicts, v => Assert.True(v.Ok, GradientVerifier.Describe(v)));
+            trainer.Step(Xb, Yb, 0.1);
+        }
+    }
+
+    [Fact]
+    public void GradientsChangeNothingAndStepUpdatesInPlace()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(MlpConfig.LectureSeed);
+        var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g);
+        using var trainer = new ManualTrainer(p);
+        var before = p.Copy(requiresGrad: false);
+        var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
+        var grads = trainer.Gradients(Xb, Yb);
+        Assert.All(p.All.Zip(before.All), x => Assert.True(x.First.eq(x.Second).all().item<bool>()));
+        var loss = trainer.Step(Xb, Yb, 0.1);
+        Assert.False(loss.requires_grad);
+        Assert.Empty(loss.shape);
+        // p_new = p_old − lr·grad, up to the rounding of the fused update
+        foreach (var ((name, now), (_, was), (_, grad)) in p.Named.Zip(before.Named, grads.Named))
+            Assert.True((now - (was - 0.1 * grad)).abs().max().item<float>() < 1e-6, name);
+        Assert.DoesNotContain(p.All, t => t.requires_grad);
+    }
+
+    [Fact]
+    public void BrokenBackwardIsCaughtNamingTheStepAndTheParameter()
+    {
+        // A classic mistake: the batchnorm backward with the biased variance (1/n) while the forward uses 1/(n−1),
+        // about a 1.6% error on the gradients below batchnorm (W1, C).
+        BackwardPass broken = (p, f, Xb, Yb, targets, k, s) =>
+            TrainingBackward.Apply(p, f with { bnvar_inv = f.bnvar_inv * Math.Sqrt(k.N / (k.N - 1.0)) }, Xb, Yb, targets, k, s);
+        var settings = new TrainingSettings(Steps: 30, Hidden: 32);
+        using var run = TrainingRun.Start(settings, "test");
+        using var brokenRun = TrainingRunFactory.WithTrainer(settings, p => new ManualTrainer(p, broken));
+        var result = TrainingLoop.Run(brokenRun, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
+        Assert.Equal(TrainingOutcome.VerificationFailed, result.Outcome);
+        Assert.Equal(0, result.Step);
+        Assert.Contains("step 0", result.Message);
+        Assert.Matches(@"W1 \(30, 32\)|C \(27, 10\)", result.Message);
+
+        var ok = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
+        Assert.Equal(TrainingOutcome.Completed, ok.Outcome);
+    }
+
+    [Fact]
+    public void VerificationIsOffThePathTrainingIsBitwiseTheSameWithIt()
+    {
+        var settings = new TrainingSettings(Steps: 60, Hidden: 24);
+        using var plain = TrainingRun.Start(settings, "test");
+        using var verified = TrainingRun.Start(settings, "test");
+        var reporter = new RecordingReporter();
+        Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(plain, Train, new LoopOptions(null), new RecordingReporter(), _ => false).Outcome);
+        Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(verified, Train, new LoopOptions(null, VerifyEvery: 7), reporter, _ => false).Outcome);
+        Assert.Equal(9, reporter.Notes.Count(n => n.Contains("match autograd")));
+        TrainingAssert.BitwiseEqual(plain.Parameters, verified.Parameters);
+        Assert.Equal(plain.Losses(), verified.Losses());
+    }
+
+    [Fact]
+    public void LectureScheduleDecaysTheLearningRateTenfold()
+    {
+        var s = new TrainingSettings();
+        Assert.Equal(0.1, s.LearningRateAt(0));
+        Assert.Equal(0.1, s.LearningRateAt(99_999));
+        Assert.Equal(0.01, s.LearningRateAt(100_000), 15);
+        using var scope = NewDisposeScope();
+        Assert.Equal(12_297, MlpParameters.Init(s.Config, new Generator(1)).Count); // the lecture's count for n_hidden 200
+    }
+
+    [Fact]
+    public void DivergenceStopsAtTheFirstNonFiniteStep()
+    {
+        // With batchnorm the loss stays finite (if absurd, ~1e7) up to lr ≈ 1e15; 1e20 overflows float32 within a few steps.
+        var settings = new TrainingSettings(Steps: 500, Hidden: 16, Lr: 1e20);
+        using var run = TrainingRun.Start(settings, "test");
+        var result = TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
+        Assert.Equal(TrainingOutcome.Diverged, result.Outcome);
+        var losses = run.Losses();
+        Assert.True(float.IsFinite(losses[0]));
+        Assert.InRange(result.Step, 1, 100);
+        Assert.False(float.IsFinite(losses[result.Step]));
+        Assert.All(losses.Take(result.Step), l => Assert.True(float.IsFinite(l)));
+        Assert.Contains($"step {result.Step}", result.Message);
+    }
+}
