@@ -25,7 +25,7 @@ public sealed record TrainingResult(TrainingOutcome Outcome, int Step, string? M
 
 /// <summary>Loop options that are not part of the run's identity (they may change on <c>--resume</c>).</summary>
 /// <param name="CheckpointPath">Where checkpoints go; null writes none (tests).</param>
-/// <param name="CheckpointEvery">Save after every this many steps (and at the end, by the caller).</param>
+/// <param name="CheckpointEvery">Save after every this many steps and after the last one (the caller adds the batchnorm statistics).</param>
 /// <param name="VerifyEvery">0: off; K: check the manual gradients against autograd every K steps.</param>
 /// <param name="PrintEvery">The lecture prints the loss every 10,000 steps.</param>
 public sealed record LoopOptions(string? CheckpointPath, int CheckpointEvery = 10_000, int VerifyEvery = 0, int PrintEvery = 10_000);
@@ -82,7 +82,8 @@ public static class TrainingLoop
             }
             run.Step = i + 1;
 
-            bool save = o.CheckpointPath is not null && run.Step % o.CheckpointEvery == 0 && run.Step < s.Steps;
+            // Also at the last step: calibration and sampling come next, and an interruption there must not cost the run.
+            bool save = o.CheckpointPath is not null && (run.Step % o.CheckpointEvery == 0 || run.Step == s.Steps);
             if (run.Step % FiniteCheckEvery == 0 || run.Step == s.Steps || save)
             {
                 var bad = FirstNonFinite(run, checkedUpTo, run.Step);
