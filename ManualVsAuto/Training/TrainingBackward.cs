@@ -24,22 +24,22 @@ public static class TrainingBackward
         var dlogits = f.logits.softmax(1);
         dlogits.index_put_(k.MinusOnes, [k.Rows, Yb], accumulate: true);
         // logits = h @ W2 + b2
-        var dh = dlogits.mm(k.W2T);                                   // read W2 before it is updated
+        var dh = dlogits.mm(k.W2T); // read W2 before it is updated
         targets.W2.addmm_(f.h.t(), dlogits, beta: 1, alpha: s.AlphaF);
         targets.b2.addmv_(dlogits.t(), k.Ones, beta: 1, alpha: s.AlphaF);
         // h = tanh(hpreact): dhpreact = (1 - h²)·dh
         var dhpreact = k.OnesNH.addcmul(f.h, f.h, k.MinusOne).mul_(dh);
         // hpreact = bngain * bnraw + bnbias
-        var dbnbias = dhpreact.sum(0, keepdim: false);                                  // Σ dhpreact
-        var dbngain = linalg.vecdot(dhpreact, f.bnraw, dim: 0);                   // Σ dhpreact·bnraw
+        var dbnbias = dhpreact.sum(0, keepdim: false);          // Σ dhpreact
+        var dbngain = linalg.vecdot(dhpreact, f.bnraw, dim: 0); // Σ dhpreact·bnraw
         // Fused batchnorm (Exercise 3, unbiased variance), times n:
         // dhprebn = bngain·bnvar_inv · (dhpreact − Σdhpreact/n − bnraw·Σ(dhpreact·bnraw)/(n−1))
         var dhprebn = dhpreact.add(dbnbias, k.MinusInvN).addcmul_(f.bnraw, dbngain, k.MinusInvNm1)
-            .mul_(p.bngain.mul(f.bnvar_inv));                         // read bngain before it is updated
+            .mul_(p.bngain.mul(f.bnvar_inv)); // read bngain before it is updated
         targets.bngain.add_(dbngain, s.Alpha);
         targets.bnbias.add_(dbnbias, s.Alpha);
         // hprebn = embcat @ W1 + b1
-        var dembcat = dhprebn.mm(k.W1T);                              // read W1 before it is updated
+        var dembcat = dhprebn.mm(k.W1T); // read W1 before it is updated
         targets.W1.addmm_(f.embcat.t(), dhprebn, beta: 1, alpha: s.AlphaF);
         targets.b1.addmv_(dhprebn.t(), k.Ones, beta: 1, alpha: s.AlphaF);
         // emb = C[Xb]: scatter-add each row of dembcat back to the character it was looked up for
