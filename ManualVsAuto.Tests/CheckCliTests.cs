@@ -22,6 +22,7 @@ public class CheckCliTests
     [Theory]
     [InlineData("--batch-size", "1")]
     [InlineData("--hidden", "0")]
+    [InlineData("--hidden", "abc")]
     [InlineData("--threads", "0")]
     [InlineData("--seed", "abc")]
     [InlineData("--dtype", "float16")]

@@ -17,16 +17,16 @@ public static class App
         root.Subcommands.Add(check);
         foreach (var c in ExtraCommands()) root.Subcommands.Add(c);
 
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            // Some parser messages span lines (lists of choices): keep the error to one line.
-            var message = string.Join(" ", parsed.Errors[0].Message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
-            Console.Error.WriteLine($"error: {message} See --help.");
-            return ExitCodes.Usage;
-        }
         try
         {
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                // Some parser messages span lines (lists of choices): keep the error to one line.
+                var message = string.Join(" ", parsed.Errors[0].Message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+                Console.Error.WriteLine($"error: {message} See --help.");
+                return ExitCodes.Usage;
+            }
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is DataException or GradientCheckException or UserInputException or Training.CheckpointException)

@@ -20,23 +20,23 @@ public static class CheckCommand
         var threads = Opt.Threads();
         var dtype = new Option<string>("--dtype")
         {
-            Description = "float32 (the lecture) or float64; float64 draws the same parameters, then converts (default: float32)",
+            Description = "float32 (the lecture) or float64; float64 draws the same parameters, then converts",
             DefaultValueFactory = _ => "float32",
         }.AcceptOnlyFromAmong("float32", "float64");
         var format = new Option<string>("--format")
         {
-            Description = "table, markdown, json or csv (default: table)",
+            Description = "table, markdown, json or csv",
             DefaultValueFactory = _ => "table",
         }.AcceptOnlyFromAmong("table", "markdown", "json", "csv");
         var require = new Option<string>("--require")
         {
             Description = "exit 0 only if every gradient row is at least this: exact or approx. The fused rows (Exercises 2 and 3) " +
-                          "cannot be exact by construction and are always judged approx; the forward lines never count (default: approx)",
+                          "cannot be exact by construction and are always judged approx; the forward lines never count",
             DefaultValueFactory = _ => "approx",
         }.AcceptOnlyFromAmong("approx", "exact");
         var numeric = new Option<string>("--numeric")
         {
-            Description = "finite-difference oracle on the 7 parameters, in float64: fast (random directions), full (sampled elements) or off (default: fast)",
+            Description = "finite-difference oracle on the 7 parameters, in float64: fast (random directions), full (sampled elements) or off",
             DefaultValueFactory = _ => "fast",
         }.AcceptOnlyFromAmong("fast", "full", "off");
         var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");

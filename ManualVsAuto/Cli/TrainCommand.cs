@@ -23,7 +23,7 @@ public static class TrainCommand
         var threads = Opt.Threads();
         var backward = new Option<string>("--backward")
         {
-            Description = "manual: the hand-derived backward (Exercise 4); autograd: loss.backward() + optim.SGD (default: manual)",
+            Description = "manual: the hand-derived backward (Exercise 4); autograd: loss.backward() + optim.SGD",
             DefaultValueFactory = _ => "manual",
         };
         backward.AcceptOnlyFromAmong("manual", "autograd");
@@ -35,8 +35,6 @@ public static class TrainCommand
         var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare the 7 parameter gradients (diagnostic, slow; 0 = off)", 0);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
 
-        foreach (var o in new Option[] { steps, hidden, batch, decay, threads, every, verify }) ParseGuard.SkipValidatorsIfUnparsed((Option<int>)o);
-        ParseGuard.SkipValidatorsIfUnparsed(lr);
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample.")
         {
@@ -186,22 +184,4 @@ public static class TrainCommand
         BackwardKind k => k.Name(),
         _ => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
     };
-}
-
-/// <summary>
-/// The Opt helpers' range validators read the option's value, which throws when the text does not parse
-/// (<c>--lr fast</c>): a crash instead of the parser's own one-line error. This runs them only on values that parse.
-/// </summary>
-internal static class ParseGuard
-{
-    public static void SkipValidatorsIfUnparsed<T>(Option<T> option) where T : ISpanParsable<T>
-    {
-        var validators = option.Validators.ToList();
-        option.Validators.Clear();
-        foreach (var v in validators)
-            option.Validators.Add(r =>
-            {
-                if (r.Tokens.All(t => T.TryParse(t.Value, CultureInfo.InvariantCulture, out _))) v(r);
-            });
-    }
 }
