@@ -43,6 +43,9 @@ public static class TrainingLoop
     /// <summary>How often the reporter's progress is updated.</summary>
     public const int ProgressEvery = 250;
 
+    /// <summary>Memory is reported once warm (after this many steps) and at the end: the two should match.</summary>
+    public const int MemoryReportAfter = 1_000;
+
     /// <param name="stopRequested">Polled at every step boundary (a flag read); true stops, saves and returns <see cref="TrainingOutcome.Interrupted"/>.</param>
     public static TrainingResult Run(TrainingRun run, Examples train, LoopOptions o, ITrainingReporter reporter, Func<int, bool> stopRequested)
     {
@@ -51,6 +54,7 @@ public static class TrainingLoop
         var g = run.Generator;
         int checkedUpTo = run.Step; // losses before this step are known finite
         bool verify = o.VerifyEvery > 0 && trainer is ManualTrainer;
+        int firstStep = run.Step;
 
         for (int i = run.Step; i < s.Steps; i++)
         {
@@ -92,8 +96,10 @@ public static class TrainingLoop
             }
             if (save) Save(run, o, reporter);
             if (run.Step % ProgressEvery == 0) reporter.Progress(run.Step);
+            if (run.Step == firstStep + MemoryReportAfter) reporter.Note(ProcessMemory.Describe(run.Step));
         }
         reporter.Progress(run.Step);
+        if (run.Step > firstStep + MemoryReportAfter) reporter.Note(ProcessMemory.Describe(run.Step));
         return new TrainingResult(TrainingOutcome.Completed, run.Step);
     }
 
