@@ -47,6 +47,15 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
+    public void PlotPathThatIsNotPngIsRejectedBeforeTraining()
+    {
+        var r = Run(Small(Ckpt(), "--plot", Path.Combine(dir, "loss.jpg")));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(".png", r.Stderr);
+        Assert.False(File.Exists(Ckpt())); // no run was started
+    }
+
+    [Fact]
     public void HelpDocumentsEveryOptionWithItsDefault()
     {
         var train = Run("train", "--help").Stdout;

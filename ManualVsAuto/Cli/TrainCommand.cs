@@ -66,6 +66,7 @@ public static class TrainCommand
     private static int Run(TrainRequest q)
     {
         if (q.Resume && q.Overwrite) throw new UserInputException("--resume and --overwrite contradict each other: pick one.");
+        if (q.PlotPath is not null) Reporting.PngFile.Validate(q.PlotPath); // before the run, not after it
         set_num_threads(q.Threads);
         var err = Console.Error;
 

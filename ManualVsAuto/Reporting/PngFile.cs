@@ -2,7 +2,7 @@ using ManualVsAuto.Cli;
 
 namespace ManualVsAuto.Reporting;
 
-/// <summary>Where plots go: a .png path in an existing folder, written through a temporary file.</summary>
+/// <summary>Where plots go: a .png path (its folder is created), written through a temporary file.</summary>
 public static class PngFile
 {
     /// <summary>Checks the path before any work is done, so a typo does not cost a training run.</summary>
@@ -11,8 +11,6 @@ public static class PngFile
         var full = Path.GetFullPath(path);
         if (!full.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new UserInputException($"{path}: a plot is written as PNG; give a path ending in .png.");
-        var dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw new UserInputException($"{path}: folder {dir} does not exist.");
         if (Directory.Exists(full)) throw new UserInputException($"{path}: is a folder, not a file.");
         return full;
     }
@@ -20,6 +18,7 @@ public static class PngFile
     public static void Save(string path, Action<string> writePng)
     {
         var full = Validate(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var tmp = full + ".tmp.png";
         try
         {

@@ -48,8 +48,6 @@ public static class LossPlot
         plt.XLabel("step");
         plt.YLabel(string.Create(CultureInfo.InvariantCulture, $"log10(loss), mean per {block:N0} steps"));
         plt.ShowLegend(ScottPlot.Alignment.UpperRight);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        plt.SavePng(full, 1000, 600);
+        Reporting.PngFile.Save(path, tmp => plt.SavePng(tmp, 1000, 600));
     }
 }
