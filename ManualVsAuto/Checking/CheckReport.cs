@@ -18,23 +18,9 @@ public sealed record CheckReport(
     public int ExactCount => Rows.Count(r => r.Exact);
     public int ApproximateCount => Rows.Count(r => r.Approximate);
 
-    /// <summary>Rows that can be exact (the chain rule step by step) and rows judged approximate by construction (fused).</summary>
-    public IEnumerable<GradientRow> ExactRows => Rows.Where(r => r.ExpectExact);
-    public IEnumerable<GradientRow> FusedRows => Rows.Where(r => !r.ExpectExact);
+    /// <summary>The same line as <see cref="GradientCheck.Summary"/>, e.g. "26/26 exact · 2/2 approximate by construction · numeric 7/7 pass".</summary>
+    public string Summary => Reporting.RowsText.Summary(Rows);
 
-    /// <summary>"26/26 exact · 2/2 fused approximate"</summary>
-    public string Summary
-    {
-        get
-        {
-            var exact = ExactRows.ToList();
-            var fused = FusedRows.ToList();
-            var text = $"{exact.Count(r => r.Exact)}/{exact.Count} exact";
-            if (exact.Any(r => !r.Exact)) text += $", {exact.Count(r => r.Approximate)}/{exact.Count} approximate";
-            if (fused.Count > 0) text += $" · {fused.Count(r => r.Approximate)}/{fused.Count} fused approximate";
-            return text;
-        }
-    }
     public bool AllApproximate => Rows.All(r => r.Approximate);
 
     /// <summary>Every gradient row meets <paramref name="level"/>; the forward comparisons do not count.</summary>
