@@ -8,7 +8,9 @@ public static class ReportText
     public static string Settings(CheckReport r)
     {
         var s = r.Settings;
-        var numeric = s.Numeric is { } m ? $"numeric: {m.ToString().ToLowerInvariant()} finite differences in float64" : "numeric: off";
+        var numeric = s.Numeric is not { } m ? "numeric: off"
+            : $"numeric: {m.ToString().ToLowerInvariant()} finite differences in float64" +
+              (s.Dtype == TorchSharp.torch.ScalarType.Float64 ? "" : $" (on float64 copies of the {TableRenderer.DtypeName(s.Dtype)} parameters)");
         return $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {TableRenderer.DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
     }
 
