@@ -15,13 +15,8 @@ public sealed record CheckReport(
     /// <summary>Exercise 2's dlogits (rows: examples, columns: characters), for the lecture's heatmap.</summary>
     public float[,]? Dlogits { get; init; }
 
-    public int ExactCount => Rows.Count(r => r.Exact);
-    public int ApproximateCount => Rows.Count(r => r.Approximate);
-
     /// <summary>The same line as <see cref="GradientCheck.Summary"/>, e.g. "26/26 exact · 2/2 approximate by construction · numeric 7/7 pass".</summary>
     public string Summary => Reporting.RowsText.Summary(Rows);
-
-    public bool AllApproximate => Rows.All(r => r.Approximate);
 
     /// <summary>Every gradient row meets <paramref name="level"/>; the forward comparisons do not count.</summary>
     public bool Passes(RequiredLevel level) => Rows.All(r => r.Meets(level));

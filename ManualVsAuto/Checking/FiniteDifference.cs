@@ -175,7 +175,7 @@ public static class FiniteDifference
             if (!m.shape.SequenceEqual(x.shape))
                 throw new GradientCheckException(
                     $"'{name}': manual gradient has shape {Cmp.Shape(m.shape)} but the input has shape {Cmp.Shape(x.shape)}; " +
-                    "they would only broadcast (a missing keepdim?).");
+                    MistakeHints.ForShapes(m.shape, x.shape));
         }
 
         using var scope = NewDisposeScope();

@@ -38,8 +38,6 @@ public static class TableRenderer
         console.MarkupLine(Markup.Escape(report.Summary));
     }
 
-    public static string FormatDiff(double d) => Numbers.Diff(d);
-
     public static string DtypeName(TorchSharp.torch.ScalarType t) => t switch
     {
         TorchSharp.torch.ScalarType.Float32 => "float32",
