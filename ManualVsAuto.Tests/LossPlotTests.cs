@@ -1,3 +1,4 @@
+using ManualVsAuto.Plots;
 using ManualVsAuto.Training;
 
 namespace ManualVsAuto.Tests;

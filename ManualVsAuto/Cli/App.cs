@@ -29,7 +29,7 @@ public static class App
             }
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is DataException or GradientCheckException or UserInputException or Training.CheckpointException)
+        catch (Exception e) when (e is DataException or GradientCheckException or UserInputException or Training.CheckpointException or Plots.PlotPathException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.Usage;

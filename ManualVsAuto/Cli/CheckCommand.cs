@@ -2,6 +2,7 @@ using System.CommandLine;
 using ManualVsAuto.Checking;
 using ManualVsAuto.Data;
 using ManualVsAuto.Model;
+using ManualVsAuto.Plots;
 using ManualVsAuto.Reporting;
 using Spectre.Console;
 using static TorchSharp.torch;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using ManualVsAuto.Model;
+using ManualVsAuto.Plots;
 using ManualVsAuto.Training;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -66,7 +67,7 @@ public static class TrainCommand
     private static int Run(TrainRequest q)
     {
         if (q.Resume && q.Overwrite) throw new UserInputException("--resume and --overwrite contradict each other: pick one.");
-        if (q.PlotPath is not null) Reporting.PngFile.Validate(q.PlotPath); // before the run, not after it
+        if (q.PlotPath is not null) PngFile.Validate(q.PlotPath); // before the run, not after it
         set_num_threads(q.Threads);
         var err = Console.Error;
 

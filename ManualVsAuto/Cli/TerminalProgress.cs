@@ -2,7 +2,9 @@ using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace ManualVsAuto.Training;
+using ManualVsAuto.Training;
+
+namespace ManualVsAuto.Cli;
 
 /// <summary>A progress bar with steps/s and ETA for a terminal; loss lines and notes print above it.</summary>
 public sealed class TerminalReporter(IAnsiConsole console, ProgressTask task) : ITrainingReporter

@@ -10,8 +10,8 @@ public static class ReportText
         var s = r.Settings;
         var numeric = s.Numeric is not { } m ? "numeric: off"
             : $"numeric: {m.ToString().ToLowerInvariant()} finite differences in float64" +
-              (s.Dtype == TorchSharp.torch.ScalarType.Float64 ? "" : $" (on float64 copies of the {TableRenderer.DtypeName(s.Dtype)} parameters)");
-        return $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {TableRenderer.DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
+              (s.Dtype == TorchSharp.torch.ScalarType.Float64 ? "" : $" (on float64 copies of the {DtypeName(s.Dtype)} parameters)");
+        return $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
     }
 
     public static string Versions(CheckReport r) => $"TorchSharp {r.TorchSharpVersion} · libtorch {r.LibTorchVersion}";
@@ -33,4 +33,11 @@ public static class ReportText
 
     public static IEnumerable<string> ForwardLines(CheckReport r) =>
         r.Forward.Select(f => $"{f.Name}: max abs diff from the chunked forward {Numbers.Diff(f.MaxDiff)}");
+
+    public static string DtypeName(TorchSharp.torch.ScalarType t) => t switch
+    {
+        TorchSharp.torch.ScalarType.Float32 => "float32",
+        TorchSharp.torch.ScalarType.Float64 => "float64",
+        _ => t.ToString().ToLowerInvariant(),
+    };
 }

@@ -1,6 +1,6 @@
 using ScottPlot;
 
-namespace ManualVsAuto.Reporting;
+namespace ManualVsAuto.Plots;
 
 /// <summary>The lecture's <c>plt.imshow(dlogits, cmap='gray')</c>: one row per example, one column per character.</summary>
 public static class DlogitsHeatmap

@@ -26,7 +26,7 @@ public static class JsonRenderer
 
     public static JsonReport ToDocument(CheckReport r, RequiredLevel require) => new(
         Schema,
-        new JsonSettings(r.Settings.Seed, r.Settings.BatchSize, r.Settings.Hidden, TableRenderer.DtypeName(r.Settings.Dtype), r.Settings.Threads),
+        new JsonSettings(r.Settings.Seed, r.Settings.BatchSize, r.Settings.Hidden, ReportText.DtypeName(r.Settings.Dtype), r.Settings.Threads),
         new JsonVersions(r.TorchSharpVersion, r.LibTorchVersion),
         r.Loss,
         require,

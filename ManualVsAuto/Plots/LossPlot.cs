@@ -1,6 +1,8 @@
 using System.Globalization;
 
-namespace ManualVsAuto.Training;
+using ManualVsAuto.Training;
+
+namespace ManualVsAuto.Plots;
 
 /// <summary>The lecture's loss plot: log10 of the loss, averaged over blocks of 1,000 steps, as a PNG.</summary>
 public static class LossPlot
@@ -48,6 +50,6 @@ public static class LossPlot
         plt.XLabel("step");
         plt.YLabel(string.Create(CultureInfo.InvariantCulture, $"log10(loss), mean per {block:N0} steps"));
         plt.ShowLegend(ScottPlot.Alignment.UpperRight);
-        Reporting.PngFile.Save(path, tmp => plt.SavePng(tmp, 1000, 600));
+        PngFile.Save(path, tmp => plt.SavePng(tmp, 1000, 600));
     }
 }

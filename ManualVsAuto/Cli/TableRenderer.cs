@@ -1,8 +1,9 @@
 using System.Globalization;
 using ManualVsAuto.Checking;
+using ManualVsAuto.Reporting;
 using Spectre.Console;
 
-namespace ManualVsAuto.Reporting;
+namespace ManualVsAuto.Cli;
 
 /// <summary>Draws a <see cref="CheckReport"/> as the lecture's cmp lines, in a console table.</summary>
 public static class TableRenderer
@@ -37,13 +38,6 @@ public static class TableRenderer
         foreach (var d in details) console.MarkupLine("  " + Markup.Escape(d));
         console.MarkupLine(Markup.Escape(report.Summary));
     }
-
-    public static string DtypeName(TorchSharp.torch.ScalarType t) => t switch
-    {
-        TorchSharp.torch.ScalarType.Float32 => "float32",
-        TorchSharp.torch.ScalarType.Float64 => "float64",
-        _ => t.ToString().ToLowerInvariant(),
-    };
 
     private static string Flag(bool b) => b ? "[green]True[/]" : "[red]False[/]";
 }

@@ -1,6 +1,4 @@
-using ManualVsAuto.Cli;
-
-namespace ManualVsAuto.Reporting;
+namespace ManualVsAuto.Plots;
 
 /// <summary>Where plots go: a .png path (its folder is created), written through a temporary file.</summary>
 public static class PngFile
@@ -10,8 +8,8 @@ public static class PngFile
     {
         var full = Path.GetFullPath(path);
         if (!full.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-            throw new UserInputException($"{path}: a plot is written as PNG; give a path ending in .png.");
-        if (Directory.Exists(full)) throw new UserInputException($"{path}: is a folder, not a file.");
+            throw new PlotPathException($"{path}: a plot is written as PNG; give a path ending in .png.");
+        if (Directory.Exists(full)) throw new PlotPathException($"{path}: is a folder, not a file.");
         return full;
     }
 
@@ -31,3 +29,6 @@ public static class PngFile
         }
     }
 }
+
+/// <summary>A plot path that cannot be written: a usage error, reported in one line.</summary>
+public sealed class PlotPathException(string message) : Exception(message);
