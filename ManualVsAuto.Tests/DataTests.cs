@@ -42,10 +42,11 @@ public class DataBuildTests
     {
         var ex = Dataset.Build(["emma"]);
         Assert.Equal(5, ex.Count);
-        Assert.Equal(new long[] { 5, 3 }, ex.X.shape);
+        var (X, Y) = ex.ToTensors();
+        Assert.Equal(new long[] { 5, 3 }, X.shape);
 
-        var x = ex.X.data<long>().ToArray();
-        var y = ex.Y.data<long>().ToArray();
+        var x = X.data<long>().ToArray();
+        var y = Y.data<long>().ToArray();
         var shown = Enumerable.Range(0, 5)
             .Select(i => $"{Chars(x.Skip(3 * i).Take(3))} ---> {Vocabulary.ToChar((int)y[i])}")
             .ToArray();
@@ -57,9 +58,9 @@ public class DataBuildTests
     [Fact]
     public void ContextRestartsForEveryWord()
     {
-        var ex = Dataset.Build(["ab", "c"]);
-        var x = ex.X.data<long>().ToArray();
-        var y = ex.Y.data<long>().ToArray();
+        var (X, Y) = Dataset.Build(["ab", "c"]).ToTensors();
+        var x = X.data<long>().ToArray();
+        var y = Y.data<long>().ToArray();
         // ab: ...->a, ..a->b, .ab->.   c: ...->c, ..c->.
         Assert.Equal(new long[] { 0, 0, 0, 0, 0, 1, 0, 1, 2, 0, 0, 0, 0, 0, 3 }, x);
         Assert.Equal(new long[] { 1, 2, 0, 3, 0 }, y);
@@ -121,7 +122,7 @@ public class RealDataTests(RealDataFixture data) : IClassFixture<RealDataFixture
         Assert.Equal(182625, data.Split.Train.Count);
         Assert.Equal(22655, data.Split.Dev.Count);
         Assert.Equal(22866, data.Split.Test.Count);
-        Assert.Equal(new long[] { 182625, Dataset.LectureBlockSize }, data.Split.Train.X.shape);
+        Assert.Equal(new long[] { 182625, Dataset.LectureBlockSize }, data.Split.Train.ToTensors().X.shape);
     }
 }
 

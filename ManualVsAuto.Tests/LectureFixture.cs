@@ -6,13 +6,7 @@ namespace ManualVsAuto.Tests;
 /// <summary>The real data set and the default check report, computed once for the whole test run.</summary>
 public static class LectureFixture
 {
-    private static readonly Lazy<DataSplit> split = new(() =>
-    {
-        var s = Dataset.Split(NamesFile.Load(DataLocator.Resolve(null, TextWriter.Null)));
-        // Shared by every test: keep it out of whichever test's dispose scope happens to build it.
-        foreach (var t in new[] { s.Train.X, s.Train.Y, s.Dev.X, s.Dev.Y, s.Test.X, s.Test.Y }) t.DetachFromDisposeScope();
-        return s;
-    });
+    private static readonly Lazy<DataSplit> split = new(() => Dataset.Split(NamesFile.Load(DataLocator.Resolve(null, TextWriter.Null))));
 
     private static readonly Lazy<CheckReport> report = new(() => LectureCheck.Run(Split.Train, new CheckSettings()));
 

@@ -92,8 +92,11 @@ public class TrainingStepTests
     {
         // A classic mistake: the batchnorm backward with the biased variance (1/n) while the forward uses 1/(n−1),
         // about a 1.6% error on the gradients below batchnorm (W1, C).
-        BackwardPass broken = (p, f, Xb, Yb, targets, k, s) =>
-            TrainingBackward.Apply(p, f with { bnvar_inv = f.bnvar_inv * Math.Sqrt(k.N / (k.N - 1.0)) }, Xb, Yb, targets, k, s);
+        BackwardPass broken = (p, s, Xb) =>
+        {
+            s.bnvar_inv.mul_(Math.Sqrt(s.N / (s.N - 1.0)));
+            ManualStep.Backward(p, s, Xb);
+        };
         var settings = new TrainingSettings(Steps: 30, Hidden: 32);
         using var run = TrainingRun.Start(settings, "test");
         using var brokenRun = TrainingRunFactory.WithTrainer(settings, p => new ManualTrainer(p, broken));

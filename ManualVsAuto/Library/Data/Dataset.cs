@@ -2,14 +2,76 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Data;
 
-/// <summary>Contexts of <c>blockSize</c> previous characters (X) and the next character (Y).</summary>
-public sealed record Examples(Tensor X, Tensor Y)
+/// <summary>
+/// The lecture's examples of a sequence of names: for every name, one per character and one for the end token,
+/// each a context of the <c>blockSize</c> previous symbols ('.'-padded) and the next symbol. Nothing is expanded:
+/// an example is found from the names' symbols through the running count of examples per name, so memory is
+/// 4 bytes per name, and any example, minibatch or chunk is made on demand.
+/// </summary>
+public sealed class Examples
 {
-    public long Count => Y.shape[0];
+    private readonly NameList names;
+    private readonly int[] order;   // the names, by index into `names`, in this split's order
+    private readonly long[] first;  // first[w]: the index of name order[w]'s first example; first[^1] = Count
+
+    public Examples(NameList names, int[] order, int blockSize)
+    {
+        this.names = names;
+        this.order = order;
+        BlockSize = blockSize;
+        first = new long[order.Length + 1];
+        for (int w = 0; w < order.Length; w++) first[w + 1] = first[w] + names.Length(order[w]) + 1;
+    }
+
+    public int BlockSize { get; }
+
+    public long Count => first[^1];
+
+    /// <summary>The examples at <paramref name="rows"/> as (n, block_size) and (n) int64 tensors, in that order.</summary>
+    public (Tensor X, Tensor Y) Gather(ReadOnlySpan<long> rows)
+    {
+        var x = new long[rows.Length * BlockSize];
+        var y = new long[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if ((ulong)rows[i] >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), rows[i], $"{Count} examples");
+            int w = Array.BinarySearch(first, rows[i]); // first is strictly increasing: every name has ≥ 1 example
+            if (w < 0) w = ~w - 1;
+            y[i] = Fill(w, (int)(rows[i] - first[w]), x.AsSpan(i * BlockSize, BlockSize));
+        }
+        return (tensor(x, [rows.Length, BlockSize]), tensor(y, [rows.Length]));
+    }
+
+    /// <summary>Examples [start, start + count) as int64 tensors: for chunked evaluation.</summary>
+    public (Tensor X, Tensor Y) Slice(long start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Count);
+        var rows = new long[count];
+        for (int i = 0; i < count; i++) rows[i] = start + i;
+        return Gather(rows);
+    }
+
+    /// <summary>All examples as tensors, as the lecture's <c>build_dataset</c> returns them (small data and tests).</summary>
+    public (Tensor X, Tensor Y) ToTensors() => Slice(0, checked((int)Count));
+
+    /// <summary>Example <paramref name="k"/> of the w-th name: its context into <paramref name="context"/>; returns the target.</summary>
+    private long Fill(int w, int k, Span<long> context)
+    {
+        var s = names.Symbols(order[w]);
+        for (int j = 0; j < BlockSize; j++)
+        {
+            int at = k - BlockSize + j;
+            context[j] = at >= 0 ? s[at] : 0;
+        }
+        return k < s.Length ? s[k] : 0;
+    }
 }
 
-/// <summary>The lecture's 80/10/10 split of the shuffled words.</summary>
-public sealed record DataSplit(IReadOnlyList<string> ShuffledWords, Examples Train, Examples Dev, Examples Test);
+/// <summary>The lecture's 80/10/10 split of the shuffled names: <see cref="Order"/> indexes <see cref="Names"/>.</summary>
+public sealed record DataSplit(NameList Names, int[] Order, Examples Train, Examples Dev, Examples Test)
+{
+    public IEnumerable<string> ShuffledWords => Order.Select(i => Names[i]);
+}
 
 public static class Dataset
 {
@@ -19,37 +81,25 @@ public static class Dataset
     /// <summary>The lecture's build_dataset: a sliding window over ".." + word + ".".</summary>
     public static Examples Build(IEnumerable<string> words, int blockSize = LectureBlockSize)
     {
-        var xs = new List<long>();
-        var ys = new List<long>();
-        var context = new int[blockSize];
-        foreach (var w in words)
-        {
-            Array.Clear(context);
-            foreach (char ch in w + Vocabulary.EndToken)
-            {
-                int ix = Vocabulary.ToIndex(ch);
-                foreach (var c in context) xs.Add(c);
-                ys.Add(ix);
-                Array.Copy(context, 1, context, 0, blockSize - 1);
-                context[blockSize - 1] = ix;
-            }
-        }
-        return new Examples(
-            tensor(xs.ToArray(), new long[] { ys.Count, blockSize }, ScalarType.Int64),
-            tensor(ys.ToArray(), ScalarType.Int64));
+        var names = NameList.From(words);
+        return new Examples(names, Enumerable.Range(0, names.Count).ToArray(), blockSize);
     }
 
-    /// <summary><c>random.seed(42); random.shuffle(words)</c>, then n1 = int(0.8n), n2 = int(0.9n).</summary>
-    public static DataSplit Split(IReadOnlyList<string> words, int blockSize = LectureBlockSize, long seed = LectureShuffleSeed)
+    /// <summary><c>random.seed(42); random.shuffle(words)</c>, then n1 = int(0.8n), n2 = int(0.9n). The shuffle
+    /// permutes name indices: it draws exactly what shuffling the words draws.</summary>
+    public static DataSplit Split(NameList names, int blockSize = LectureBlockSize, long seed = LectureShuffleSeed)
     {
-        var shuffled = words.ToList();
-        new PythonRandom(seed).Shuffle(shuffled);
-        int n1 = (int)(0.8 * shuffled.Count);
-        int n2 = (int)(0.9 * shuffled.Count);
-        return new DataSplit(
-            shuffled,
-            Build(shuffled.Take(n1), blockSize),
-            Build(shuffled.Skip(n1).Take(n2 - n1), blockSize),
-            Build(shuffled.Skip(n2), blockSize));
+        var order = new int[names.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        new PythonRandom(seed).Shuffle(order);
+        int n1 = (int)(0.8 * order.Length);
+        int n2 = (int)(0.9 * order.Length);
+        return new DataSplit(names, order,
+            new Examples(names, order[..n1], blockSize),
+            new Examples(names, order[n1..n2], blockSize),
+            new Examples(names, order[n2..], blockSize));
     }
+
+    public static DataSplit Split(IReadOnlyList<string> words, int blockSize = LectureBlockSize, long seed = LectureShuffleSeed) =>
+        Split(words as NameList ?? NameList.From(words), blockSize, seed);
 }

@@ -10,21 +10,70 @@ namespace ManualVsAuto.Data;
 /// </summary>
 public static class NamesFile
 {
-    public static IReadOnlyList<string> Load(string path)
+    public static NameList Load(string path) => Parse(ReadBytes(path), path);
+
+    /// <summary>The file's bytes; a missing or unreadable file is a <see cref="DataException"/>.</summary>
+    public static byte[] ReadBytes(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+            return File.ReadAllBytes(path);
         }
         catch (FileNotFoundException) { throw new DataException($"{path}: file not found."); }
         catch (DirectoryNotFoundException) { throw new DataException($"{path}: file not found."); }
-        catch (DecoderFallbackException) { throw new DataException($"{path}: not valid UTF-8 text."); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new DataException($"{path}: cannot read ({e.Message}).", e);
         }
-        return Parse(text, path);
+    }
+
+    /// <summary>
+    /// The names in a file's bytes, by the rule above. An ordinary file (a–z lines, LF or CRLF, ASCII blank lines)
+    /// is read straight into a <see cref="NameList"/>, one byte per letter; anything else (other bytes, non-ASCII
+    /// blanks, no names) goes through <see cref="Parse(string, string)"/> on the decoded text, which gives the
+    /// exact error or the exact names.
+    /// </summary>
+    public static NameList Parse(byte[] bytes, string source)
+    {
+        int at = bytes.AsSpan().StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
+        var symbols = new byte[bytes.Length - at];
+        var starts = new List<int>();
+        int used = 0;
+        while (at <= bytes.Length)
+        {
+            int end = bytes.AsSpan(at).IndexOf((byte)'\n');
+            end = end < 0 ? bytes.Length : at + end;
+            var line = bytes.AsSpan(at, end - at);
+            if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
+            if (line.Length > 0 && !line.ContainsAnyExceptInRange((byte)'a', (byte)'z'))
+            {
+                starts.Add(used);
+                foreach (byte b in line) symbols[used++] = (byte)(b - 'a' + 1);
+            }
+            else if (line.ContainsAnyExcept(AsciiBlanks))
+            {
+                return ParseText(bytes, source);
+            }
+            at = end + 1;
+        }
+        if (starts.Count == 0) return ParseText(bytes, source);
+        starts.Add(used);
+        return new NameList(symbols, starts.ToArray());
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    private static readonly System.Buffers.SearchValues<byte> AsciiBlanks = System.Buffers.SearchValues.Create(" \t\r\v\f"u8);
+
+    private static NameList ParseText(byte[] bytes, string source)
+    {
+        string text;
+        try
+        {
+            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (DecoderFallbackException) { throw new DataException($"{source}: not valid UTF-8 text."); }
+        return NameList.From(Parse(text, source));
     }
 
     public static IReadOnlyList<string> Parse(string text, string source)

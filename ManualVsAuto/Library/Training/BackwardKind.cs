@@ -16,6 +16,18 @@ public static class BackwardKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>
+    /// Which version of a backward's arithmetic made a checkpoint. Bitwise resumption holds only within one
+    /// revision, so <c>--resume</c> refuses a checkpoint of another; bump it when a backward rounds differently.
+    /// Manual 1 was the libtorch-op backward (≤ 2026-11); 2 is <see cref="ManualStep"/>.
+    /// </summary>
+    public static int Revision(this BackwardKind kind) => kind switch
+    {
+        BackwardKind.Manual => 2,
+        BackwardKind.Autograd => 1,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
     public static bool TryParse(string? s, out BackwardKind kind)
     {
         switch (s)

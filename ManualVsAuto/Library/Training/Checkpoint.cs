@@ -39,7 +39,18 @@ public sealed record Checkpoint(
     float[] Losses,
     BatchNormStats? BatchNorm)
 {
+    /// <summary>The <see cref="BackwardKinds.Revision"/> of the backward that made it (1 in files that predate the field).</summary>
+    public int BackwardRevision { get; init; } = Settings.Backward.Revision();
+
     public bool Complete => Step >= Settings.Steps;
+
+    /// <summary>Fails unless this program's backward is the one that made the checkpoint, so resuming continues it bitwise.</summary>
+    public void EnsureResumable()
+    {
+        if (BackwardRevision != Settings.Backward.Revision())
+            throw new CheckpointException(
+                $"the checkpoint was made by an earlier {Settings.Backward.Name()} backward (revision {BackwardRevision}), which rounds differently from this program's (revision {Settings.Backward.Revision()}), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
+    }
 
     public static Checkpoint Capture(TrainingSettings settings, int step, string dataSha256, MlpParameters p, Generator g,
         float[] losses, BatchNormStats? batchNorm = null)

@@ -46,7 +46,7 @@ public static class CheckpointFile
         var bytes = payload.ToArray();
         var s = c.Settings;
         var meta = new Metadata("ManualVsAuto checkpoint", c.Step,
-            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name()),
+            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision),
             c.DataSha256, arrays, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes)));
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, JsonOptions);
 
@@ -163,7 +163,10 @@ public static class CheckpointFile
             var losses = MemoryMarshal.Cast<byte, float>(Bytes("losses", "float32")).ToArray();
             if (losses.Length != meta.Step) throw Corrupt(path, $"{losses.Length} losses for {meta.Step} steps");
             BatchNormStats? bn = arrays.ContainsKey("bnmean") ? new BatchNormStats(Floats("bnmean"), Floats("bnvar")) : null;
-            return new Checkpoint(settings, meta.Step, meta.DataSha256, parameters, Bytes("generator_state", "uint8"), losses, bn);
+            return new Checkpoint(settings, meta.Step, meta.DataSha256, parameters, Bytes("generator_state", "uint8"), losses, bn)
+            {
+                BackwardRevision = s.BackwardRevision ?? 1,
+            };
         }
         catch (Exception e) when (e is ArgumentException or OverflowException or NullReferenceException)
         {
@@ -185,7 +188,8 @@ public static class CheckpointFile
 
     private sealed record ArrayEntry(string Name, string Dtype, long[] Shape, long Offset, long Length);
 
-    private sealed record SettingsDto(int Steps, int Hidden, int BatchSize, double Lr, int DecayStep, ulong Seed, string Backward);
+    /// <param name="BackwardRevision">Absent (null) in files written before it was recorded: revision 1.</param>
+    private sealed record SettingsDto(int Steps, int Hidden, int BatchSize, double Lr, int DecayStep, ulong Seed, string Backward, int? BackwardRevision);
 
     private sealed record Metadata(string Format, int Step, SettingsDto Settings, string DataSha256, List<ArrayEntry> Arrays,
         long PayloadLength, string PayloadSha256);

@@ -8,39 +8,69 @@ namespace ManualVsAuto.Training;
 /// <summary>After training: the lecture's batchnorm calibration, split loss and sampling, with the calibrated statistics.</summary>
 public static class Inference
 {
+    /// <summary>Calibration and evaluation run over this many examples at a time, so memory is bounded by it, not by the data.</summary>
+    public const int ChunkSize = 4096;
+
     /// <summary>
-    /// The lecture's calibration: batchnorm's mean and unbiased variance of hprebn over the whole training set,
-    /// so the net can run on one example at a time.
+    /// The lecture's calibration: batchnorm's mean and unbiased variance of hpreact (= embcat @ W1 + b1) over the
+    /// whole training set, so the net can run on one example at a time. Chunk by chunk in float64, each chunk's
+    /// mean and sum of squared deviations merged into the running ones (Chan et al.'s parallel variance).
     /// </summary>
     public static BatchNormStats Calibrate(MlpParameters p, Examples train)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var emb = p.C.index_select(0, train.X.view(-1));
-        var embcat = emb.view(train.Count, -1);
-        var hpreact = p.b1.addmm(embcat, p.W1);
-        var bnmean = hpreact.mean([0], keepdim: true);
-        var bnvar = hpreact.var(0, unbiased: true, keepdim: true);
-        return new BatchNormStats(StoredArray.From(bnmean), StoredArray.From(bnvar));
+        var bnmean = zeros([1, p.W1.size(1)], ScalarType.Float64);
+        var m2 = zeros([1, p.W1.size(1)], ScalarType.Float64); // Σ (hpreact − bnmean)²
+        long count = 0;
+        foreach (var (X, _) in Chunks(train))
+        {
+            long n = X.size(0);
+            var hpreact = HPreact(p, X).to_type(ScalarType.Float64);
+            var mean = hpreact.mean([0], keepdim: true);
+            var delta = mean - bnmean;
+            long total = count + n;
+            m2.add_(hpreact.sub(mean).square().sum(0, keepdim: true)).add_(delta.square(), (double)count * n / total);
+            bnmean.add_(delta, (double)n / total);
+            count = total;
+        }
+        return new BatchNormStats(StoredArray.From(bnmean), StoredArray.From(m2 / (count - 1)));
     }
+
+    /// <summary>The examples in chunks of <see cref="ChunkSize"/>, each in its own dispose scope (ended when the next one is made).</summary>
+    private static IEnumerable<(Tensor X, Tensor Y)> Chunks(Examples split)
+    {
+        for (long start = 0; start < split.Count; start += ChunkSize)
+        {
+            using var scope = NewDisposeScope();
+            yield return split.Slice(start, (int)Math.Min(ChunkSize, split.Count - start));
+        }
+    }
+
+    private static Tensor HPreact(MlpParameters p, Tensor X) =>
+        p.b1.addmm(p.C.index_select(0, X.reshape(-1)).view(X.size(0), -1), p.W1);
 
     /// <summary>The logits with batchnorm using the calibrated statistics (the lecture's inference forward).</summary>
     public static Tensor Logits(MlpParameters p, Tensor bnmean, Tensor bnvar, Tensor X)
     {
-        var embcat = p.C.index_select(0, X.reshape(-1)).view(X.size(0), -1);
-        var hpreact = p.b1.addmm(embcat, p.W1);
+        var hpreact = HPreact(p, X);
         hpreact = p.bngain * (hpreact - bnmean) * (bnvar + ChunkedForward.BnEps).pow(-0.5) + p.bnbias;
         var h = tanh(hpreact);
         return p.b2.addmm(h, p.W2);
     }
 
-    /// <summary>The lecture's <c>split_loss</c>: cross-entropy over a whole split with the calibrated batchnorm.</summary>
+    /// <summary>The lecture's <c>split_loss</c>: cross-entropy over a whole split with the calibrated batchnorm,
+    /// summed chunk by chunk in float64.</summary>
     public static double SplitLoss(MlpParameters p, BatchNormStats bn, Examples split)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var loss = F.cross_entropy(Logits(p, bn.Mean.ToTensor(), bn.Var.ToTensor(), split.X), split.Y);
-        return loss.to_type(ScalarType.Float64).item<double>();
+        var bnmean = bn.Mean.ToTensor();
+        var bnvar = bn.Var.ToTensor();
+        double sum = 0;
+        foreach (var (X, Y) in Chunks(split))
+            sum += F.cross_entropy(Logits(p, bnmean, bnvar, X), Y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
+        return sum / split.Count;
     }
 
     /// <summary>A name is cut here: a badly trained net (say, a huge --lr) may never draw '.', and the lecture's loop would not end.</summary>

@@ -4,21 +4,19 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Training;
 
 /// <summary>
-/// Exercise 4's training step with the manual backward (<see cref="TrainingBackward"/>): no autograd graph is
-/// built (the parameters do not require gradients) and no <c>backward()</c> is called.
+/// Exercise 4's training step with the manual backward (<see cref="ManualStep"/>): no autograd graph is built
+/// (the parameters do not require gradients) and no <c>backward()</c> is called.
 /// </summary>
 public sealed class ManualTrainer : ITrainer
 {
-    private readonly Dictionary<long, BatchConstants> constants = [];
-    private readonly Dictionary<(double Scale, long N), StepScale> scales = []; // two learning rates: a few entries
-
+    private readonly Dictionary<long, ManualStepState> states = []; // per batch size: one entry in practice
     private readonly BackwardPass backward;
 
-    /// <param name="parameters">Updated in place; their <c>requires_grad</c> is switched off.</param>
-    /// <param name="backward">The backward pass; <see cref="TrainingBackward.Apply"/> unless a test swaps in a broken one.</param>
+    /// <param name="parameters">Contiguous float32 CPU tensors, updated in place; their <c>requires_grad</c> is switched off.</param>
+    /// <param name="backward">The backward pass; <see cref="ManualStep.Backward"/> unless a test swaps in a broken one.</param>
     public ManualTrainer(MlpParameters parameters, BackwardPass? backward = null)
     {
-        this.backward = backward ?? TrainingBackward.Apply;
+        this.backward = backward ?? ManualStep.Backward;
         foreach (var t in parameters.All) t.requires_grad_(false);
         Parameters = parameters;
     }
@@ -29,40 +27,28 @@ public sealed class ManualTrainer : ITrainer
 
     public Tensor Step(Tensor Xb, Tensor Yb, double lr)
     {
-        var k = Constants(Xb.size(0));
-        var f = TrainingForward.Run(Parameters, Xb, Yb);
-        backward(Parameters, f, Xb, Yb, Parameters, k, Scale(-lr, k.N));
-        return f.loss;
+        var s = Run(Xb, Yb, out float loss);
+        ManualStep.Update(Parameters, s.Grads, (float)-lr);
+        return tensor(loss);
     }
 
-    /// <summary>The gradients the manual backward computes on this minibatch, by the same code as <see cref="Step"/>
-    /// but added into zeros with scale 1 instead of into the parameters with scale −lr. Changes nothing.</summary>
-    public MlpParameters Gradients(Tensor Xb, Tensor Yb)
-    {
-        var k = Constants(Xb.size(0));
-        var f = TrainingForward.Run(Parameters, Xb, Yb);
-        var grads = Parameters.Map(t => zeros_like(t));
-        backward(Parameters, f, Xb, Yb, grads, k, Scale(1.0, k.N));
-        return grads;
-    }
+    /// <summary>The gradients the manual backward computes on this minibatch, by the same code as <see cref="Step"/>,
+    /// as new tensors. Changes nothing.</summary>
+    public MlpParameters Gradients(Tensor Xb, Tensor Yb) => Run(Xb, Yb, out _).Grads.Map(g => g.clone());
 
-    private BatchConstants Constants(long n)
+    private ManualStepState Run(Tensor Xb, Tensor Yb, out float loss)
     {
-        if (!constants.TryGetValue(n, out var k)) constants[n] = k = new BatchConstants(Parameters, n);
-        return k;
-    }
-
-    private StepScale Scale(double scale, long n)
-    {
-        if (!scales.TryGetValue((scale, n), out var s)) scales[(scale, n)] = s = new StepScale(scale, n);
+        int n = (int)Xb.size(0);
+        if (!states.TryGetValue(n, out var s)) states[n] = s = new ManualStepState(Parameters, n);
+        var x = ManualStep.Longs(Xb);
+        loss = ManualStep.Forward(Parameters, s, x, ManualStep.Longs(Yb));
+        backward(Parameters, s, x);
         return s;
     }
 
     public void Dispose()
     {
-        foreach (var k in constants.Values) k.Dispose();
-        foreach (var s in scales.Values) s.Dispose();
-        constants.Clear();
-        scales.Clear();
+        foreach (var s in states.Values) s.Dispose();
+        states.Clear();
     }
 }

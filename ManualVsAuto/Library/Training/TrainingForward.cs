@@ -6,13 +6,14 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace ManualVsAuto.Training;
 
-/// <summary>The intermediates of the Exercise-4 forward that the manual backward reads, by the lecture's names.</summary>
+/// <summary>The intermediates of the Exercise-4 forward, by the lecture's names.</summary>
 public sealed record TrainingForwardState(Tensor embcat, Tensor bnvar_inv, Tensor bnraw, Tensor h, Tensor logits, Tensor loss);
 
 /// <summary>
-/// Exercise 4's forward: batch mean, unbiased batch variance, <c>cross_entropy</c>. Shared by the manual and
-/// the autograd trainer, so a speed ratio between them measures the backward passes only. Each line is one
-/// fused libtorch op where one exists, because here the cost is per op (a few µs each), not per element.
+/// Exercise 4's forward with tensor ops, for autograd: batch mean, unbiased batch variance, <c>cross_entropy</c>.
+/// The autograd trainer's forward and <c>--verify-every</c>'s reference (the manual step has its own, in
+/// <see cref="ManualStep"/>). Each line is one fused libtorch op where one exists, because here the cost is per op
+/// (a few µs each), not per element: the autograd baseline gets the same care as the manual step.
 /// </summary>
 public static class TrainingForward
 {

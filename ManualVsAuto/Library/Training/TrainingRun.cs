@@ -44,6 +44,7 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Continues from a checkpoint: its parameters, its generator state, its loss history.</summary>
     public static TrainingRun Resume(Checkpoint c)
     {
+        c.EnsureResumable();
         var g = new Generator(c.Settings.Seed);
         c.RestoreGenerator(g);
         var p = c.ToParameters();
