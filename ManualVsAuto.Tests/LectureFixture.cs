@@ -8,7 +8,7 @@ public static class LectureFixture
 {
     private static readonly Lazy<DataSplit> split = new(() =>
     {
-        var s = Dataset.Split(NamesFile.Load(DataLocator.Resolve(null, TextWriter.Null)));
+        var s = Dataset.Split(NamesFile.Load(RealData.Path));
         // Shared by every test: keep it out of whichever test's dispose scope happens to build it.
         foreach (var t in new[] { s.Train.X, s.Train.Y, s.Dev.X, s.Dev.Y, s.Test.X, s.Test.Y }) t.DetachFromDisposeScope();
         return s;
