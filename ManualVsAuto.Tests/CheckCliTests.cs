@@ -5,7 +5,7 @@ namespace ManualVsAuto.Tests;
 /// <summary>The check command as a user runs it: exit codes, one-line errors, formats.</summary>
 public class CheckCliTests
 {
-    [Fact]
+    [DataFact]
     public void DefaultRunPrintsAllRowsAndExitsZero()
     {
         var r = CliRunner.Run();
@@ -15,7 +15,7 @@ public class CheckCliTests
         Assert.Contains("bnvar_inv", r.Stdout);
     }
 
-    [Fact]
+    [DataFact]
     public void TwoRunsPrintTheSameReport() =>
         Assert.Equal(CliRunner.Run("check", "--format", "json").Stdout, CliRunner.Run("check", "--format", "json").Stdout);
 
@@ -49,7 +49,7 @@ public class CheckCliTests
         Assert.DoesNotContain("   at ", r.Stderr);
     }
 
-    [Fact]
+    [DataFact]
     public void Float64JsonReportIsAllExact()
     {
         var r = CliRunner.Run("check", "--dtype", "float64", "--format", "json", "--require", "exact");
@@ -60,7 +60,7 @@ public class CheckCliTests
         Assert.Contains(doc.Rows, x => x.Numeric is not null);
     }
 
-    [Fact]
+    [DataFact]
     public void PlotWritesAPng()
     {
         var path = Path.Combine(Path.GetTempPath(), $"mva-dlogits-{Guid.NewGuid():N}.png");

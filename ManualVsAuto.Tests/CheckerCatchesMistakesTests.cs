@@ -15,10 +15,10 @@ public class CheckerCatchesMistakesTests : IDisposable
 
     public void Dispose() => batch.Dispose();
 
-    [Fact]
+    [DataFact]
     public void CorrectGradientIsExact() => Assert.True(check.Compare("h", manual["h"]).Exact);
 
-    [Fact]
+    [DataFact]
     public void ScaledGradientIsNeitherExactNorApproximate()
     {
         var row = check.Compare("h", manual["h"] * 1.5);
@@ -27,7 +27,7 @@ public class CheckerCatchesMistakesTests : IDisposable
         Assert.True(row.MaxDiff > 0);
     }
 
-    [Fact]
+    [DataFact]
     public void OneUlpOffIsApproximateButNotExact()
     {
         var nudged = manual["W2"].nextafter(full_like(manual["W2"], double.PositiveInfinity));
@@ -36,7 +36,7 @@ public class CheckerCatchesMistakesTests : IDisposable
         Assert.True(row.Approximate);
     }
 
-    [Fact]
+    [DataFact]
     public void WrongKeepdimIsAShapeErrorNamingBothShapes()
     {
         // The lecture's dbnmeani = (-dbndiff).sum(0): shape (64) where bnmeani is (1, 64).
@@ -47,7 +47,7 @@ public class CheckerCatchesMistakesTests : IDisposable
         Assert.Contains("bnmeani", e.Message);
     }
 
-    [Fact]
+    [DataFact]
     public void MissingSecondPathIntoCountsIsNotApproximate()
     {
         // counts feeds probs and counts_sum; dropping the counts_sum path leaves only one term.
@@ -56,14 +56,14 @@ public class CheckerCatchesMistakesTests : IDisposable
         Assert.False(row.Approximate);
     }
 
-    [Fact]
+    [DataFact]
     public void MissingSecondPathIntoBndiffIsNotApproximate()
     {
         var onePath = manual["bnraw"] * f.bnvar_inv;
         Assert.False(check.Compare("bndiff", onePath).Approximate);
     }
 
-    [Fact]
+    [DataFact]
     public void TensorWithoutRetainedGradientIsAnErrorNamingIt()
     {
         var x = randn(3, 3).requires_grad_(true);
@@ -74,7 +74,7 @@ public class CheckerCatchesMistakesTests : IDisposable
         Assert.Contains("retain_grad", e.Message);
     }
 
-    [Fact]
+    [DataFact]
     public void UnknownNameIsAnError()
     {
         var e = Assert.Throws<GradientCheckException>(() => check.Compare("hpreac", manual["hpreact"]));

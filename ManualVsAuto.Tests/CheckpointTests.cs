@@ -21,7 +21,7 @@ public sealed class CheckpointTests : IDisposable
         return run.ToCheckpoint(Inference.Calibrate(run.Parameters, Train));
     }
 
-    [Fact]
+    [DataFact]
     public void RoundTripKeepsEverything()
     {
         var c = SmallCheckpoint();
@@ -45,7 +45,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(dir).Select(Path.GetFileName)); // no temporary left behind
     }
 
-    [Fact]
+    [DataFact]
     public void EveryTruncationIsReportedAsTruncated()
     {
         string path = PathOf("a.ckpt");
@@ -73,7 +73,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(content, File.ReadAllText(path));
     }
 
-    [Fact]
+    [DataFact]
     public void MissingCorruptAndFutureFilesAreNamed()
     {
         Assert.Contains("file not found", Assert.Throws<CheckpointException>(() => CheckpointFile.Read(PathOf("none.ckpt"))).Message);
@@ -140,7 +140,7 @@ public sealed class CheckpointTests : IDisposable
     /// <summary>A run stopped at step 73 (Ctrl+C's path: stop at a boundary, save) and resumed from its checkpoint
     /// ends bitwise equal to one that ran straight through: parameters, generator (the minibatches) and the
     /// learning-rate schedule (decay at step 80) all carry over.</summary>
-    [Theory]
+    [DataTheory]
     [InlineData(BackwardKind.Manual)]
     [InlineData(BackwardKind.Autograd)]
     public void InterruptedAndResumedRunEndsBitwiseEqualToAStraightOne(BackwardKind kind)
@@ -170,7 +170,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(120, resumed.Losses().Length);
     }
 
-    [Fact]
+    [DataFact]
     public void PeriodicCheckpointsHoldTheStepAndTheHistory()
     {
         string path = PathOf("p.ckpt");

@@ -9,17 +9,18 @@ public static class CliRunner
 
     public static Result Run(params string[] args) => RunIn(null, args);
 
-    public static Result RunIn(string? workingDirectory, params string[] args)
+    public static Result RunIn(string? workingDirectory, params string[] args) =>
+        RunWith(workingDirectory, new Dictionary<string, string?>(), args);
+
+    /// <param name="environment">Variables to set (a null value removes the variable) for this run.</param>
+    public static Result RunWith(string? workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = StartInfo(workingDirectory, args);
+        foreach (var (k, v) in environment)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ManualVsAuto.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
+        }
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -30,4 +31,30 @@ public static class CliRunner
         }
         return new Result(p.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>
+    /// The program with its output redirected. The suite never touches the network: the program's automatic
+    /// download of a missing names file is pointed at a proxy on a closed local port, so it fails at once.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string? workingDirectory, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
+        };
+        foreach (var name in new[] { "http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY" })
+            psi.Environment[name] = NoNetworkProxy;
+        psi.Environment.Remove("no_proxy");
+        psi.Environment.Remove("NO_PROXY");
+        psi.Environment.Remove("MVA_DEBUG");
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ManualVsAuto.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    /// <summary>Port 9 (discard) on the loopback interface: nothing listens there, so a connection is refused.</summary>
+    public const string NoNetworkProxy = "http://127.0.0.1:9";
 }

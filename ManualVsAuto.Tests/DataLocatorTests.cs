@@ -258,7 +258,7 @@ public sealed class DataDownloaderTests : IDisposable
         Assert.Contains("sha256 verified", log);
     }
 
-    [Fact]
+    [DataFact]
     public void Success_WithTheRealContentAndTheDefaultChecksum()
     {
         // The genuine bytes, so the default expected sha256 is exercised; the fixture's file is the repository's data/names.txt.

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using ManualVsAuto.Data;
-using Xunit.Sdk;
 
 namespace ManualVsAuto.Tests;
 
@@ -83,25 +82,20 @@ public sealed class RealDataFixture
         Split = Dataset.Split(Names);
     }
 
-    /// <summary>The repository's data/names.txt, resolved like the program does; fails (never skips, never downloads) when missing.</summary>
-    public static string FindPath() =>
-        DataLocator.Resolve(null, TextWriter.Null, Directory.GetCurrentDirectory(), AppContext.BaseDirectory,
-            (target, _) => throw new XunitException(
-                $"The real names file was not found (looked for data/names.txt in the repository above " +
-                $"{Directory.GetCurrentDirectory()} and {AppContext.BaseDirectory}). Tests never download it: " +
-                $"copy ../shared/data/names.txt to {target}, or get it from {NamesDownloader.Url}."));
+    /// <summary>The repository's data/names.txt (never downloaded; see <see cref="RealData"/>).</summary>
+    public static string FindPath() => RealData.Path;
 }
 
 public class RealDataTests(RealDataFixture data) : IClassFixture<RealDataFixture>
 {
-    [Fact]
+    [DataFact]
     public void File_HasTheKnownSha256()
     {
         using var stream = File.OpenRead(data.Path);
         Assert.Equal(NamesDownloader.Sha256, Convert.ToHexStringLower(SHA256.HashData(stream)));
     }
 
-    [Fact]
+    [DataFact]
     public void File_Has32033Names()
     {
         Assert.Equal(NamesDownloader.ExpectedNameCount, data.Names.Count);
@@ -109,14 +103,14 @@ public class RealDataTests(RealDataFixture data) : IClassFixture<RealDataFixture
         Assert.Equal(["emma", "olivia", "ava"], data.Names.Take(3));
     }
 
-    [Fact]
+    [DataFact]
     public void Shuffle_MatchesPythonsRandomSeed42()
     {
         Assert.Equal(["yuheng", "diondre", "xavien", "jori", "juanluis"], data.Split.ShuffledWords.Take(5));
         Assert.Equal(data.Names.Order(StringComparer.Ordinal), data.Split.ShuffledWords.Order(StringComparer.Ordinal));
     }
 
-    [Fact]
+    [DataFact]
     public void Split_HasTheLecturesExampleCounts()
     {
         Assert.Equal(182625, data.Split.Train.Count);

@@ -14,7 +14,7 @@ public class ExerciseOneTests
 
     public static TheoryData<string> Intermediates => new(Names);
 
-    [Theory]
+    [DataTheory]
     [MemberData(nameof(Intermediates))]
     public void ManualGradientIsExact(string name)
     {
@@ -24,14 +24,14 @@ public class ExerciseOneTests
         Assert.Equal(0.0, row.MaxDiff);
     }
 
-    [Fact]
+    [DataFact]
     public void ReportHasTheLectureRowsInOrderThenTheFusedRows()
     {
         var names = LectureFixture.Report.Rows.Select(r => r.Name).ToArray();
         Assert.Equal(Names.Concat([LectureCheck.FusedCrossEntropyLabel, LectureCheck.FusedBatchNormLabel]), names);
     }
 
-    [Fact]
+    [DataFact]
     public void LossMatchesCrossEntropyAndTheProbedValue()
     {
         var report = LectureFixture.Report;

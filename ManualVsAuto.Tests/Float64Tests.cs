@@ -9,7 +9,7 @@ public class Float64Tests
     private static readonly Lazy<CheckReport> report64 = new(() =>
         LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(Dtype: ScalarType.Float64)));
 
-    [Fact]
+    [DataFact]
     public void ExerciseOneRowsAreAllExactInFloat64()
     {
         var rows = report64.Value.Rows.Where(r => r.ExpectExact).ToList();
@@ -17,7 +17,7 @@ public class Float64Tests
         Assert.All(rows, r => Assert.True(r.Exact, r.Name));
     }
 
-    [Theory]
+    [DataTheory]
     [InlineData(LectureCheck.FusedCrossEntropyLabel)]
     [InlineData(LectureCheck.FusedBatchNormLabel)]
     public void FusedRowsAreMillionsOfTimesCloserInFloat64(string label)
@@ -27,7 +27,7 @@ public class Float64Tests
         Assert.True(d64 < d32 * 1e-6, $"{label}: float32 {d32:e3}, float64 {d64:e3}");
     }
 
-    [Fact]
+    [DataFact]
     public void SameParametersSoSameLossToFloat32Precision() =>
         Assert.Equal(LectureFixture.Report.Loss, report64.Value.Loss, 5);
 }

@@ -5,7 +5,7 @@ namespace ManualVsAuto.Tests;
 /// <summary>Exercises 2 and 3: the fused backward passes match autograd approximately, as in the lecture.</summary>
 public class FusedTests
 {
-    [Theory]
+    [DataTheory]
     [InlineData(LectureCheck.FusedCrossEntropyLabel, 1e-7)]
     [InlineData(LectureCheck.FusedBatchNormLabel, 1e-7)]
     public void FusedGradientIsApproximate(string label, double bound)
@@ -15,7 +15,7 @@ public class FusedTests
         Assert.InRange(row.MaxDiff, 0, bound);
     }
 
-    [Theory]
+    [DataTheory]
     [InlineData("loss_fast", 1e-6)]
     [InlineData("hpreact_fast", 1e-5)]
     public void FusedForwardIsClose(string name, double bound) =>

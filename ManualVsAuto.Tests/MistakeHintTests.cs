@@ -23,24 +23,24 @@ public class MistakeHintTests : IDisposable
         return row;
     }
 
-    [Fact]
+    [DataFact]
     public void CorrectRowsHaveNoHint() => Assert.Null(check.Compare("W1", d["W1"]).Hint);
 
-    [Fact]
+    [DataFact]
     public void KeepdimMistakeIsNamedInTheShapeError()
     {
         var e = Assert.Throws<GradientCheckException>(() => check.Compare("bnbias", d["hpreact"].sum(0, keepdim: false)));
         Assert.Contains("keepdim", e.Message);
     }
 
-    [Fact]
+    [DataFact]
     public void TransposedShapeIsNamed()
     {
         var e = Assert.Throws<GradientCheckException>(() => check.Compare("W2", d["W2"].t()));
         Assert.Contains("transposed", e.Message);
     }
 
-    [Fact]
+    [DataFact]
     public void TransposedSquareMatmulIsNamed()
     {
         // dW = x.T @ dy vs dy.T @ x for a square weight: same shape, transposed values.
@@ -58,10 +58,10 @@ public class MistakeHintTests : IDisposable
         Assert.Contains("transpose", row.Hint);
     }
 
-    [Fact]
+    [DataFact]
     public void SignErrorIsNamed() => Assert.Contains("sign error", Fails("h", -d["h"]).Hint);
 
-    [Fact]
+    [DataFact]
     public void FactorOfNIsNamed()
     {
         // Forgetting the 1/n of the mean: every gradient is n = 32 times too large.
@@ -70,10 +70,10 @@ public class MistakeHintTests : IDisposable
         Assert.Contains("1/n", hint);
     }
 
-    [Fact]
+    [DataFact]
     public void OtherConstantFactorIsNamed() => Assert.Contains("constant factor", Fails("W2", d["W2"] * 1.5).Hint);
 
-    [Fact]
+    [DataFact]
     public void MissingBroadcastPathIsNamed()
     {
         // counts also feeds counts_sum; without that path the difference is constant along each row.
@@ -82,7 +82,7 @@ public class MistakeHintTests : IDisposable
         Assert.Contains("used twice", hint);
     }
 
-    [Fact]
+    [DataFact]
     public void MissingMaxPathIsNamed()
     {
         // In the lecture dlogit_maxes is ~0 (softmax rows sum to 1), so dropping it goes unnoticed there;
@@ -98,10 +98,10 @@ public class MistakeHintTests : IDisposable
         Assert.Contains("max", row.Hint);
     }
 
-    [Fact]
+    [DataFact]
     public void AllZeroGradientIsNamed() => Assert.Contains("all zeros", Fails("C", zeros_like(d["C"])).Hint);
 
-    [Fact]
+    [DataFact]
     public void DiagnosticsLocateTheWorstElement()
     {
         var wrong = d["W1"].clone();
@@ -116,7 +116,7 @@ public class MistakeHintTests : IDisposable
         Assert.True(row.Ulps > 1000);
     }
 
-    [Fact]
+    [DataFact]
     public void UlpDistanceCountsRepresentableFloats()
     {
         Assert.Equal(0, Ulp.Distance(1f, 1f));

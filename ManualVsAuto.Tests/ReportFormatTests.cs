@@ -9,7 +9,7 @@ public class ReportFormatTests
 {
     private static CheckReport Report => LectureFixture.Report;
 
-    [Fact]
+    [DataFact]
     public void JsonRoundTripsWithFullPrecision()
     {
         var doc = JsonRenderer.Parse(JsonRenderer.Render(Report, RequiredLevel.Exact));
@@ -29,7 +29,7 @@ public class ReportFormatTests
         Assert.Equal(["loss_fast", "hpreact_fast"], doc.Forward.Select(f => f.Name));
     }
 
-    [Fact]
+    [DataFact]
     public void CsvHasOneLinePerRowAndParsesBack()
     {
         var lines = CsvRenderer.Render(Report).TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
@@ -47,7 +47,7 @@ public class ReportFormatTests
         }
     }
 
-    [Fact]
+    [DataFact]
     public void MarkdownIsATableWithEveryRow()
     {
         var md = MarkdownRenderer.Render(Report);

@@ -9,7 +9,7 @@ namespace ManualVsAuto.Tests;
 /// </summary>
 public class ReportSnapshotTests
 {
-    [Fact]
+    [DataFact]
     public void CheckReport()
     {
         var r = LectureFixture.Report;

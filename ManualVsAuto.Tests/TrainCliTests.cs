@@ -75,7 +75,7 @@ public sealed class TrainCliTests : IDisposable
         Assert.Contains("[default: 2147483657]", sample);
     }
 
-    [Fact]
+    [DataFact]
     public void TrainPrintsTheLectureLinesThenSampleReadsTheFinalCheckpointWithoutData()
     {
         string png = Path.Combine(dir, "loss.png");
@@ -103,7 +103,7 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(5, five.Stdout.TrimEnd().Split('\n').Length);
     }
 
-    [Fact]
+    [DataFact]
     public void AnExistingCheckpointIsNeverOverwrittenByANewRun()
     {
         Assert.Equal(0, Run(Small(Ckpt(), "--steps", "50")).ExitCode);
@@ -155,7 +155,7 @@ public sealed class TrainCliTests : IDisposable
         Assert.Contains("no checkpoint there", m.Stderr);
     }
 
-    [Fact]
+    [DataFact]
     public void ANonFiniteLossStopsWithTheStepAndKeepsTheLastGoodCheckpoint()
     {
         // With batchnorm the loss stays finite up to lr ≈ 1e15; 1e20 overflows float32 within a few steps.
@@ -168,7 +168,7 @@ public sealed class TrainCliTests : IDisposable
         Assert.DoesNotContain("train ", r.Stdout);
     }
 
-    [Fact]
+    [DataFact]
     public void VerificationRunsOnRequestAndAutogradBaselineTrains()
     {
         var v = Run(Small(Ckpt(), "--verify-every", "100"));
@@ -187,17 +187,11 @@ public sealed class TrainCliTests : IDisposable
 
     /// <summary>Ctrl+C (SIGINT) stops at a step boundary, saves, exits 130; --resume finishes the run, and a mid-run
     /// checkpoint can be sampled (it is calibrated from the data first).</summary>
-    [Fact]
+    [DataFact]
     public async Task CtrlCSavesAndExits130AndTheMidRunCheckpointSamples()
     {
         if (OperatingSystem.IsWindows()) return; // SIGINT via kill(1)
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ManualVsAuto.dll"));
-        foreach (var a in new[] { "train", "--steps", "50000000", "--hidden", "8", "--checkpoint", Ckpt(), "--checkpoint-every", "1000000" })
-            psi.ArgumentList.Add(a);
+        var psi = CliRunner.StartInfo(dir, "train", "--steps", "50000000", "--hidden", "8", "--checkpoint", Ckpt(), "--checkpoint-every", "1000000");
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         string first = await p.StandardOutput.ReadLineAsync() ?? ""; // "      0/50000000: ...": training has started
@@ -219,7 +213,7 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(3, s.Stdout.TrimEnd().Split('\n').Length);
     }
 
-    [Fact]
+    [DataFact]
     public void ResumingAFinishedRunRedoesOnlyTheFinalEvaluation()
     {
         Assert.Equal(0, Run(Small(Ckpt(), "--checkpoint-every", "100")).ExitCode);

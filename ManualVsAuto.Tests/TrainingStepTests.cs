@@ -16,7 +16,7 @@ public class TrainingStepTests
     /// step 50. The bound, 1e-5 of each parameter's largest magnitude, keeps a 10x margin; a wrong gradient
     /// moves a parameter by ~lr·|grad| ≈ 1e-3 in a single step, 100x beyond it.
     /// </summary>
-    [Theory]
+    [DataTheory]
     [InlineData(64)]
     [InlineData(200)]
     public void ManualAndAutogradTrainingReachTheSameParameters(int hidden)
@@ -50,7 +50,7 @@ public class TrainingStepTests
         }
     }
 
-    [Fact]
+    [DataFact]
     public void VerificationPassesCorrectStepsWhereDefaultAllcloseIsNotReliable()
     {
         using var scope = NewDisposeScope();
@@ -67,7 +67,7 @@ public class TrainingStepTests
         }
     }
 
-    [Fact]
+    [DataFact]
     public void GradientsChangeNothingAndStepUpdatesInPlace()
     {
         using var scope = NewDisposeScope();
@@ -87,7 +87,7 @@ public class TrainingStepTests
         Assert.DoesNotContain(p.All, t => t.requires_grad);
     }
 
-    [Fact]
+    [DataFact]
     public void BrokenBackwardIsCaughtNamingTheStepAndTheParameter()
     {
         // A classic mistake: the batchnorm backward with the biased variance (1/n) while the forward uses 1/(n−1),
@@ -110,7 +110,7 @@ public class TrainingStepTests
         Assert.Equal(TrainingOutcome.Completed, ok.Outcome);
     }
 
-    [Fact]
+    [DataFact]
     public void VerificationIsOffThePathTrainingIsBitwiseTheSameWithIt()
     {
         var settings = new TrainingSettings(Steps: 60, Hidden: 24);
@@ -135,7 +135,7 @@ public class TrainingStepTests
         Assert.Equal(12_297, MlpParameters.Init(s.Config, new Generator(1)).Count); // the lecture's count for n_hidden 200
     }
 
-    [Fact]
+    [DataFact]
     public void DivergenceStopsAtTheFirstNonFiniteStep()
     {
         // With batchnorm the loss stays finite (if absurd, ~1e7) up to lr ≈ 1e15; 1e20 overflows float32 within a few steps.
