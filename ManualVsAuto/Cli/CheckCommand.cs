@@ -41,23 +41,29 @@ public static class CheckCommand
             DefaultValueFactory = _ => "fast",
         }.AcceptOnlyFromAmong("fast", "full", "off");
         var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
+        var model = Opt.Model("mlp: Exercise 1's 26 rows of the lecture's MLP; wavenet: part 5's net checked layer by layer " +
+                              "(seed 42 and --hidden 128 unless given)");
 
         var cmd = new Command("check",
             "Compare every manual gradient with autograd's and print the report (the default command). " +
             "Exit codes: 0 every gradient row meets --require, 1 a row falls short, 2 usage or input error.")
         {
-            seed, batch, hidden, data, threads, dtype, format, require, numeric, plot,
+            seed, batch, hidden, data, threads, dtype, format, require, numeric, plot, model,
         };
         cmd.SetAction(r =>
         {
+            bool waveNet = r.GetValue(model) == "wavenet";
+            if (waveNet && r.GetValue(plot) is not null) throw new UserInputException("--plot draws the MLP's dlogits: it applies to --model mlp only.");
             var plotPath = r.GetValue(plot) is { } pp ? PngFile.Validate(pp) : null;
+            bool Given(Option o) => r.GetResult(o) is { Implicit: false };
             var settings = new CheckSettings(
-                r.GetValue(seed), r.GetValue(batch), r.GetValue(hidden), r.GetValue(threads),
+                waveNet && !Given(seed) ? WaveNet.LectureSeed : r.GetValue(seed), r.GetValue(batch),
+                waveNet && !Given(hidden) ? WaveNet.LectureNHidden : r.GetValue(hidden), r.GetValue(threads),
                 r.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32,
                 r.GetValue(numeric) switch { "full" => FiniteDifferenceMode.Full, "off" => null, _ => FiniteDifferenceMode.Fast });
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
-            var split = Dataset.Split(NamesFile.Load(path));
-            var report = LectureCheck.Run(split.Train, settings);
+            var split = Dataset.Split(NamesFile.Load(path), waveNet ? WaveNet.BlockSize : Dataset.LectureBlockSize);
+            var report = waveNet ? LayerCheck.RunWaveNet(split.Train, settings) : LectureCheck.Run(split.Train, settings);
             var level = Enum.Parse<RequiredLevel>(r.GetValue(require)!, ignoreCase: true);
 
             switch (Enum.Parse<ReportFormat>(r.GetValue(format)!, ignoreCase: true))

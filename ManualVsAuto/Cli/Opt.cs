@@ -26,6 +26,9 @@ public static class Opt
     public static Option<int> Threads() =>
         Int("--threads", 1, "libtorch intra-op threads; 1 is fastest for a model this small", 1);
 
+    public static Option<string> Model(string description) =>
+        new Option<string>("--model") { Description = description, DefaultValueFactory = _ => "mlp" }.AcceptOnlyFromAmong("mlp", "wavenet");
+
     /// <summary>Adds a range check that runs only once the value parsed: the parser reports unparsable text itself.</summary>
     private static Option<T> Checked<T>(Option<T> option, Func<T, string?> problem) where T : ISpanParsable<T>
     {

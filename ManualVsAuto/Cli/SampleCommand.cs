@@ -13,29 +13,31 @@ public static class SampleCommand
 
     public static Command Create()
     {
-        var checkpoint = Opt.Path("--checkpoint", $"checkpoint to sample from (default: <repo>/checkpoints/mlp.ckpt, now {CheckpointLocation.Default()})");
+        var checkpoint = Opt.Path("--checkpoint", $"checkpoint to sample from (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
+        var model = Opt.Model("which default checkpoint to read, mlp.ckpt or wavenet.ckpt; the checkpoint itself says which net it holds");
         var count = Opt.Int("--count", DefaultCount, "number of names", 0);
         var seed = Opt.Seed(DefaultSeed, "seed of the sampling generator");
         var data = Opt.Path("--data", "names.txt, needed only to calibrate batchnorm for a checkpoint saved mid-run (default: data/names.txt in the repository)");
         var cmd = new Command("sample", "Sample names from a trained checkpoint (a mid-run checkpoint is calibrated over the training set first).")
         {
-            checkpoint, count, seed, data,
+            checkpoint, count, seed, data, model,
         };
         cmd.SetAction(r =>
         {
-            string path = CheckpointLocation.Resolve(r.GetValue(checkpoint));
+            ModelKinds.TryParse(r.GetValue(model), out var modelKind);
+            string path = CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind);
             var c = CheckpointFile.Read(path);
+            if (r.GetResult(model) is { Implicit: false } && c.Settings.Model != modelKind)
+                throw new UserInputException($"{path} holds a {c.Settings.Model.Name()} model, not --model {modelKind.Name()}.");
             using var scope = TorchSharp.torch.NewDisposeScope();
-            var p = c.ToParameters();
-            var bn = c.BatchNorm;
-            if (bn is null)
+            var trained = ITrainedModel.FromCheckpoint(c, path, p =>
             {
-                var d = TrainingData.Load(r.GetValue(data), Console.Error);
+                var d = TrainingData.Load(r.GetValue(data), Console.Error, c.Settings.BlockSize);
                 d.EnsureMatches(c, path);
                 Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
-                bn = Inference.Calibrate(p, d.Split.Train);
-            }
-            foreach (var name in Inference.Sample(p, bn, r.GetValue(count), r.GetValue(seed))) Console.Out.WriteLine(name);
+                return Inference.Calibrate(p, d.Split.Train);
+            });
+            foreach (var name in trained.Sample(r.GetValue(count), r.GetValue(seed))) Console.Out.WriteLine(name);
             return ExitCodes.Ok;
         });
         return cmd;

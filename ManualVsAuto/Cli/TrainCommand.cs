@@ -28,31 +28,36 @@ public static class TrainCommand
             DefaultValueFactory = _ => "manual",
         };
         backward.AcceptOnlyFromAmong("manual", "autograd");
-        var checkpoint = Opt.Path("--checkpoint", $"checkpoint file, saved every --checkpoint-every steps and at the end (default: <repo>/checkpoints/mlp.ckpt, now {CheckpointLocation.Default()})");
+        var checkpoint = Opt.Path("--checkpoint", $"checkpoint file, saved every --checkpoint-every steps and at the end (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
         var every = Opt.Int("--checkpoint-every", 10_000, "save a checkpoint every N steps", 1);
         var resume = new Option<bool>("--resume") { Description = "continue the run in --checkpoint; its settings apply (default: off)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "start a new run over an existing checkpoint (default: off; without it an existing checkpoint is an error)" };
         var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
         var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare the 7 parameter gradients (diagnostic, slow; 0 = off)", 0);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
-
+        var w = TrainingSettings.LectureDefaults(ModelKind.WaveNet);
+        var model = Opt.Model(string.Create(CultureInfo.InvariantCulture,
+            $"mlp: Exercise 4's MLP; wavenet: makemore part 5's hierarchical net on the layers' manual backward (its defaults: --hidden {w.Hidden}, --decay-step {w.DecayStep}, --seed {w.Seed})"));
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample.")
         {
-            steps, hidden, batch, lr, decay, seed, threads, backward, checkpoint, every, resume, overwrite, plot, verify, data,
+            steps, hidden, batch, lr, decay, seed, threads, backward, checkpoint, every, resume, overwrite, plot, verify, data, model,
         };
         cmd.SetAction(r =>
         {
             BackwardKinds.TryParse(r.GetValue(backward), out var kind);
-            var requested = new TrainingSettings(r.GetValue(steps), r.GetValue(hidden), r.GetValue(batch), r.GetValue(lr),
-                r.GetValue(decay), r.GetValue(seed), kind);
+            ModelKinds.TryParse(r.GetValue(model), out var modelKind);
             bool Explicit(Option o) => r.GetResult(o) is { Implicit: false };
+            var md = TrainingSettings.LectureDefaults(modelKind); // the option defaults are the MLP's
+            T Value<T>(Option<T> o, T modelDefault) => Explicit(o) ? r.GetValue(o)! : modelDefault;
+            var requested = new TrainingSettings(r.GetValue(steps), Value(hidden, md.Hidden), r.GetValue(batch), r.GetValue(lr),
+                Value(decay, md.DecayStep), Value(seed, md.Seed), kind, modelKind);
             var explicitNames = new (Option Option, Func<TrainingSettings, object> Value)[]
             {
                 (steps, s => s.Steps), (hidden, s => s.Hidden), (batch, s => s.BatchSize), (lr, s => s.Lr),
-                (decay, s => s.DecayStep), (seed, s => s.Seed), (backward, s => s.Backward),
+                (decay, s => s.DecayStep), (seed, s => s.Seed), (backward, s => s.Backward), (model, s => s.Model),
             }.Where(x => Explicit(x.Option)).ToList();
-            var request = new TrainRequest(requested, CheckpointLocation.Resolve(r.GetValue(checkpoint)), r.GetValue(every),
+            var request = new TrainRequest(requested, CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind), r.GetValue(every),
                 r.GetValue(resume), r.GetValue(overwrite), r.GetValue(plot), r.GetValue(verify), r.GetValue(data), r.GetValue(threads),
                 explicitNames.Select(x => (x.Option.Name, x.Value)).ToList());
             return Run(request);
@@ -97,12 +102,12 @@ public static class TrainCommand
         if (q.VerifyEvery > 0 && settings.Backward != BackwardKind.Manual)
             throw new UserInputException("--verify-every checks the manual backward against autograd; it does not apply to --backward autograd.");
 
-        var data = TrainingData.Load(q.DataPath, err);
+        var data = TrainingData.Load(q.DataPath, err, settings.BlockSize);
         if (resumed is not null) data.EnsureMatches(resumed, q.CheckpointPath);
 
-        using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed);
+        using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed, q.CheckpointPath);
         err.WriteLine(resumed is null
-            ? $"Training {settings.Describe()}; {run.Parameters.Count:N0} parameters; checkpoint {q.CheckpointPath}"
+            ? $"Training {settings.Describe()}; {run.Trainer.ParameterCount:N0} parameters; checkpoint {q.CheckpointPath}"
             : $"Resuming at step {run.Step:N0}: {settings.Describe()}; checkpoint {q.CheckpointPath}");
         if (resumed is null) CheckpointFile.Write(q.CheckpointPath, run.ToCheckpoint()); // claims the path; the last good state if step 1 diverges
 
@@ -140,7 +145,7 @@ public static class TrainCommand
         {
             case TrainingOutcome.Interrupted:
                 WritePlot(q.PlotPath, run);
-                err.WriteLine($"Interrupted at step {result.Step:N0} of {settings.Steps:N0}; checkpoint saved to {q.CheckpointPath}. Continue with: train --resume{(q.CheckpointPath == CheckpointLocation.Default() ? "" : $" --checkpoint {q.CheckpointPath}")}");
+                err.WriteLine($"Interrupted at step {result.Step:N0} of {settings.Steps:N0}; checkpoint saved to {q.CheckpointPath}. Continue with: train --resume{(q.CheckpointPath == CheckpointLocation.Default(settings.Model) ? (settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}") : $" --checkpoint {q.CheckpointPath}")}");
                 return ExitCodes.Interrupted;
             case TrainingOutcome.Diverged:
             case TrainingOutcome.VerificationFailed:
@@ -148,13 +153,14 @@ public static class TrainCommand
                 return ExitCodes.Failed;
         }
 
-        // Calibrate batchnorm at the end of training, as the lecture does, and keep it in the final checkpoint.
-        var bn = Inference.Calibrate(run.Parameters, data.Split.Train);
-        CheckpointFile.Write(q.CheckpointPath, run.ToCheckpoint(bn));
+        // As the lecture: the MLP calibrates batchnorm over the training set (kept in the final checkpoint); the
+        // WaveNet uses its running statistics.
+        var (trained, final) = run.Finish(data.Split.Train);
+        CheckpointFile.Write(q.CheckpointPath, final);
         err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
-        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {Inference.SplitLoss(run.Parameters, bn, data.Split.Train)}"));
-        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {Inference.SplitLoss(run.Parameters, bn, data.Split.Dev)}"));
-        foreach (var name in Inference.Sample(run.Parameters, bn, SampleCommand.DefaultCount, SampleCommand.DefaultSeed))
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {trained.SplitLoss(data.Split.Train)}"));
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {trained.SplitLoss(data.Split.Dev)}"));
+        foreach (var name in trained.Sample(SampleCommand.DefaultCount, SampleCommand.DefaultSeed))
             Console.Out.WriteLine(name);
         WritePlot(q.PlotPath, run);
         return ExitCodes.Ok;
@@ -184,6 +190,7 @@ public static class TrainCommand
     {
         double x => x.ToString(CultureInfo.InvariantCulture),
         BackwardKind k => k.Name(),
+        ModelKind m => m.Name(),
         _ => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
     };
 }

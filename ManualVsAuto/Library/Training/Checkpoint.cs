@@ -52,13 +52,14 @@ public sealed record Checkpoint(
                 $"the checkpoint was made by an earlier {Settings.Backward.Name()} backward (revision {BackwardRevision}), which rounds differently from this program's (revision {Settings.Backward.Revision()}), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
     }
 
-    public static Checkpoint Capture(TrainingSettings settings, int step, string dataSha256, MlpParameters p, Generator g,
-        float[] losses, BatchNormStats? batchNorm = null)
+    /// <param name="state">The model's parameters (and running statistics), by name.</param>
+    public static Checkpoint Capture(TrainingSettings settings, int step, string dataSha256,
+        IReadOnlyList<(string Name, Tensor Tensor)> state, Generator g, float[] losses, BatchNormStats? batchNorm = null)
     {
-        using var state = g.get_state();
+        using var generatorState = g.get_state();
         return new Checkpoint(settings, step, dataSha256,
-            p.Named.Select(x => (x.Name, StoredArray.From(x.Tensor))).ToList(),
-            state.to_type(ScalarType.Byte).data<byte>().ToArray(), losses, batchNorm);
+            state.Select(x => (x.Name, StoredArray.From(x.Tensor))).ToList(),
+            generatorState.to_type(ScalarType.Byte).data<byte>().ToArray(), losses, batchNorm);
     }
 
     /// <summary>The parameters as fresh float32 tensors (not requiring gradients), in the lecture's order.</summary>
@@ -66,6 +67,21 @@ public sealed record Checkpoint(
     {
         var t = Parameters.ToDictionary(x => x.Name, x => x.Array.ToTensor());
         return new MlpParameters(t["C"], t["W1"], t["b1"], t["W2"], t["b2"], t["bngain"], t["bnbias"]);
+    }
+
+    /// <summary>Copies the saved state into a freshly built model's tensors (same names, same shapes, same order).</summary>
+    public void RestoreInto(IReadOnlyList<(string Name, Tensor Tensor)> state, string path)
+    {
+        if (!state.Select(s => s.Name).SequenceEqual(Parameters.Select(p => p.Name)))
+            throw new CheckpointException($"{path} holds the arrays {string.Join(", ", Parameters.Select(p => p.Name))}, not those of a {Settings.Model.Name()} model.");
+        using var _ = no_grad();
+        foreach (var ((name, t), (_, a)) in state.Zip(Parameters))
+        {
+            if (!t.shape.SequenceEqual(a.Shape))
+                throw new CheckpointException($"{path}: {name} has shape ({string.Join(", ", a.Shape)}); the model needs ({string.Join(", ", t.shape)}).");
+            using var stored = a.ToTensor();
+            t.copy_(stored);
+        }
     }
 
     /// <summary>Puts the generator back in the saved state.</summary>

@@ -35,7 +35,7 @@ public static class CheckpointFile
             arrays.Add(new ArrayEntry(name, dtype, shape, payload.Length, bytes.Length));
             payload.Write(bytes);
         }
-        foreach (var (name, a) in c.Parameters) Add("param." + name, "float32", a.Shape, AsBytes(a.Data));
+        foreach (var (name, a) in c.Parameters) Add(ParamPrefix + name, "float32", a.Shape, AsBytes(a.Data));
         Add("generator_state", "uint8", [c.GeneratorState.Length], c.GeneratorState);
         Add("losses", "float32", [c.Losses.Length], AsBytes(c.Losses));
         if (c.BatchNorm is { } bn)
@@ -46,7 +46,7 @@ public static class CheckpointFile
         var bytes = payload.ToArray();
         var s = c.Settings;
         var meta = new Metadata("ManualVsAuto checkpoint", c.Step,
-            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision),
+            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision, s.Model.Name()),
             c.DataSha256, arrays, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes)));
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, JsonOptions);
 
@@ -157,9 +157,12 @@ public static class CheckpointFile
 
             var s = meta.Settings;
             if (!BackwardKinds.TryParse(s.Backward, out var kind)) throw Corrupt(path, $"unknown backward '{s.Backward}'");
-            var settings = new TrainingSettings(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, kind);
-            var parameters = new[] { "C", "W1", "b1", "W2", "b2", "bngain", "bnbias" }
-                .Select(n => (n, Floats("param." + n))).ToList();
+            // Checkpoints written before the WaveNet have no model: they are the MLP's.
+            if (!ModelKinds.TryParse(s.Model ?? ModelKind.Mlp.Name(), out var model)) throw Corrupt(path, $"unknown model '{s.Model}'");
+            var settings = new TrainingSettings(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, kind, model);
+            var parameters = meta.Arrays.Where(a => a.Name.StartsWith(ParamPrefix, StringComparison.Ordinal))
+                .Select(a => (a.Name[ParamPrefix.Length..], Floats(a.Name))).ToList();
+            if (model == ModelKind.Mlp && !parameters.Select(p => p.Item1).SequenceEqual(MlpNames)) throw Corrupt(path, "not the MLP's parameters");
             var losses = MemoryMarshal.Cast<byte, float>(Bytes("losses", "float32")).ToArray();
             if (losses.Length != meta.Step) throw Corrupt(path, $"{losses.Length} losses for {meta.Step} steps");
             BatchNormStats? bn = arrays.ContainsKey("bnmean") ? new BatchNormStats(Floats("bnmean"), Floats("bnvar")) : null;
@@ -173,6 +176,10 @@ public static class CheckpointFile
             throw Corrupt(path, "inconsistent metadata", e);
         }
     }
+
+    private const string ParamPrefix = "param.";
+
+    private static readonly string[] MlpNames = ["C", "W1", "b1", "W2", "b2", "bngain", "bnbias"];
 
     private static CheckpointException NotOurs(string path) => new($"{path} is not a ManualVsAuto checkpoint.");
 
@@ -189,7 +196,8 @@ public static class CheckpointFile
     private sealed record ArrayEntry(string Name, string Dtype, long[] Shape, long Offset, long Length);
 
     /// <param name="BackwardRevision">Absent (null) in files written before it was recorded: revision 1.</param>
-    private sealed record SettingsDto(int Steps, int Hidden, int BatchSize, double Lr, int DecayStep, ulong Seed, string Backward, int? BackwardRevision);
+    /// <param name="Model">Absent (null) in files written before WaveNet: the MLP.</param>
+    private sealed record SettingsDto(int Steps, int Hidden, int BatchSize, double Lr, int DecayStep, ulong Seed, string Backward, int? BackwardRevision, string? Model);
 
     private sealed record Metadata(string Format, int Step, SettingsDto Settings, string DataSha256, List<ArrayEntry> Arrays,
         long PayloadLength, string PayloadSha256);

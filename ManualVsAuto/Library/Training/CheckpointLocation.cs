@@ -4,10 +4,11 @@ namespace ManualVsAuto.Training;
 
 public static class CheckpointLocation
 {
-    /// <summary>The documented default: <c>&lt;repo&gt;/checkpoints/mlp.ckpt</c> (gitignored), or <c>./checkpoints/mlp.ckpt</c> outside a repository.</summary>
-    public static string Default() =>
-        Path.Combine(DataLocator.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "checkpoints", "mlp.ckpt");
+    /// <summary>The documented default: <c>&lt;repo&gt;/checkpoints/mlp.ckpt</c> (gitignored), or <c>./checkpoints/mlp.ckpt</c>
+    /// outside a repository; <c>wavenet.ckpt</c> for the WaveNet.</summary>
+    public static string Default(ModelKind model = ModelKind.Mlp) =>
+        Path.Combine(DataLocator.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "checkpoints", $"{model.Name()}.ckpt");
 
-    public static string Resolve(string? explicitPath) =>
-        explicitPath is null ? Default() : Path.GetFullPath(explicitPath);
+    public static string Resolve(string? explicitPath, ModelKind model = ModelKind.Mlp) =>
+        explicitPath is null ? Default(model) : Path.GetFullPath(explicitPath);
 }

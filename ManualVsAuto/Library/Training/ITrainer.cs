@@ -3,13 +3,15 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Training;
 
-/// <summary>One SGD step on a minibatch; the two implementations share <see cref="TrainingForward"/>.</summary>
-public interface ITrainer : IDisposable
+/// <summary>One SGD step on a minibatch, for any model: what the training loop, checkpoints and the final report need.</summary>
+public interface IModelTrainer : IDisposable
 {
     BackwardKind Kind { get; }
 
-    /// <summary>The parameters, updated in place by <see cref="Step"/>.</summary>
-    MlpParameters Parameters { get; }
+    /// <summary>What a checkpoint saves, by name, in a fixed order: the parameters and any running statistics.</summary>
+    IReadOnlyList<(string Name, Tensor Tensor)> State { get; }
+
+    long ParameterCount { get; }
 
     /// <summary>
     /// Forward, backward and <c>p -= lr·grad</c> on the minibatch (<paramref name="Xb"/>: (n, block_size) int64
@@ -18,4 +20,22 @@ public interface ITrainer : IDisposable
     /// belongs to the caller's current dispose scope: wrap each step in <c>NewDisposeScope()</c>.
     /// </summary>
     Tensor Step(Tensor Xb, Tensor Yb, double lr);
+
+    /// <summary><c>--verify-every</c>: the manual parameter gradients on this minibatch against autograd's; changes nothing.
+    /// Only a manual trainer has a manual backward to verify.</summary>
+    IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb);
+}
+
+/// <summary>A trainer of the lecture's MLP; the two implementations share <see cref="TrainingForward"/>.</summary>
+public interface ITrainer : IModelTrainer
+{
+    /// <summary>The parameters, updated in place by <see cref="IModelTrainer.Step"/>.</summary>
+    MlpParameters Parameters { get; }
+
+    IReadOnlyList<(string Name, Tensor Tensor)> IModelTrainer.State => Parameters.Named;
+
+    long IModelTrainer.ParameterCount => Parameters.Count;
+
+    IReadOnlyList<GradientVerdict> IModelTrainer.Verify(Tensor Xb, Tensor Yb) =>
+        GradientVerifier.Verify(this as ManualTrainer ?? throw new NotSupportedException("only the manual backward is verified"), Xb, Yb);
 }

@@ -80,11 +80,18 @@ public static class Inference
     /// (or until <see cref="MaxNameLength"/> characters).</summary>
     public static IReadOnlyList<string> Sample(MlpParameters p, BatchNormStats bn, int count, ulong seed, int blockSize = Dataset.LectureBlockSize)
     {
+        using var scope = NewDisposeScope();
+        var bnmean = bn.Mean.ToTensor();
+        var bnvar = bn.Var.ToTensor();
+        return Sample(X => Logits(p, bnmean, bnvar, X), count, seed, blockSize);
+    }
+
+    /// <summary>The same sampling loop for any net: <paramref name="logits"/> maps (1, block_size) contexts to (1, 27) logits.</summary>
+    public static IReadOnlyList<string> Sample(Func<Tensor, Tensor> logits, int count, ulong seed, int blockSize)
+    {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var g = new Generator(seed);
-        var bnmean = bn.Mean.ToTensor();
-        var bnvar = bn.Var.ToTensor();
         var names = new List<string>(count);
         for (int i = 0; i < count; i++)
         {
@@ -93,8 +100,7 @@ public static class Inference
             while (true)
             {
                 using var step = NewDisposeScope();
-                var logits = Logits(p, bnmean, bnvar, tensor(context, [1, blockSize]));
-                var probs = F.softmax(logits, 1);
+                var probs = F.softmax(logits(tensor(context, [1, blockSize])), 1);
                 int ix = (int)multinomial(probs, 1, generator: g).item<long>();
                 Array.Copy(context, 1, context, 0, blockSize - 1);
                 context[blockSize - 1] = ix;

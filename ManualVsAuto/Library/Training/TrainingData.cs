@@ -6,11 +6,12 @@ namespace ManualVsAuto.Training;
 /// <summary>The names file, its lecture split and its sha256 (a checkpoint remembers which data it was trained on).</summary>
 public sealed record TrainingData(string Path, string Sha256, DataSplit Split)
 {
-    public static TrainingData Load(string? explicitPath, TextWriter status)
+    /// <param name="blockSize">The context length of the model to train (see <see cref="TrainingSettings.BlockSize"/>).</param>
+    public static TrainingData Load(string? explicitPath, TextWriter status, int blockSize = Dataset.LectureBlockSize)
     {
         string path = DataLocator.Resolve(explicitPath, status);
         string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-        return new TrainingData(path, sha, Dataset.Split(NamesFile.Load(path)));
+        return new TrainingData(path, sha, Dataset.Split(NamesFile.Load(path), blockSize));
     }
 
     /// <summary>Fails unless this is the data the checkpoint was trained on.</summary>

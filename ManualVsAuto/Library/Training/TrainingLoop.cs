@@ -53,7 +53,7 @@ public static class TrainingLoop
         var trainer = run.Trainer;
         var g = run.Generator;
         int checkedUpTo = run.Step; // losses before this step are known finite
-        bool verify = o.VerifyEvery > 0 && trainer is ManualTrainer;
+        bool verify = o.VerifyEvery > 0 && trainer.Kind == BackwardKind.Manual;
         int firstStep = run.Step;
 
         for (int i = run.Step; i < s.Steps; i++)
@@ -71,13 +71,13 @@ public static class TrainingLoop
                 var (Xb, Yb) = Minibatch.Sample(train, s.BatchSize, g);
                 if (verify && i % o.VerifyEvery == 0)
                 {
-                    var verdicts = GradientVerifier.Verify((ManualTrainer)trainer, Xb, Yb);
+                    var verdicts = trainer.Verify(Xb, Yb);
                     var failed = verdicts.FirstOrDefault(v => !v.Ok);
                     if (failed is not null)
                         return new TrainingResult(TrainingOutcome.VerificationFailed, i, string.Create(CultureInfo.InvariantCulture,
                             $"gradient verification failed at step {i}: {GradientVerifier.Describe(failed)}. Training stopped; the last checkpoint is kept."));
                     reporter.Note(string.Create(CultureInfo.InvariantCulture,
-                        $"step {i}: the 7 manual parameter gradients match autograd (worst {verdicts.MaxBy(v => v.MaxDiff / v.Tolerance)!.Label}, {verdicts.Max(v => v.MaxDiff / v.Tolerance):P1} of its tolerance)"));
+                        $"step {i}: the {verdicts.Count} manual parameter gradients match autograd (worst {verdicts.MaxBy(v => v.MaxDiff / v.Tolerance)!.Label}, {verdicts.Max(v => v.MaxDiff / v.Tolerance):P1} of its tolerance)"));
                 }
 
                 var loss = trainer.Step(Xb, Yb, s.LearningRateAt(i));

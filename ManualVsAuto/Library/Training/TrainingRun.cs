@@ -1,3 +1,4 @@
+using ManualVsAuto.Data;
 using ManualVsAuto.Model;
 using static TorchSharp.torch;
 
@@ -10,7 +11,7 @@ namespace ManualVsAuto.Training;
 /// </summary>
 public sealed class TrainingRun : IDisposable
 {
-    private TrainingRun(TrainingSettings settings, string dataSha256, ITrainer trainer, Generator generator, int step, float[] history)
+    private TrainingRun(TrainingSettings settings, string dataSha256, IModelTrainer trainer, Generator generator, int step, float[] history)
     {
         Settings = settings;
         DataSha256 = dataSha256;
@@ -23,33 +24,67 @@ public sealed class TrainingRun : IDisposable
 
     public TrainingSettings Settings { get; }
     public string DataSha256 { get; }
-    public ITrainer Trainer { get; }
+    public IModelTrainer Trainer { get; }
     public Generator Generator { get; }
-    public MlpParameters Parameters => Trainer.Parameters;
+
+    /// <summary>The MLP's parameters (an MLP run only).</summary>
+    public MlpParameters Parameters => Trainer is ITrainer t ? t.Parameters
+        : throw new InvalidOperationException($"a {Settings.Model.Name()} run has no MLP parameters");
     public Tensor LossBuffer { get; }
 
     /// <summary>Steps done; the next step to run.</summary>
     public int Step { get; internal set; }
 
     /// <summary>A new run: the lecture's init from a generator seeded with the settings' seed, which then draws the minibatches.</summary>
-    /// <param name="makeTrainer">Builds the trainer from the initial parameters; by default the one for <c>s.Backward</c>.</param>
+    /// <param name="makeTrainer">Builds the MLP's trainer from the initial parameters; by default the one for <c>s.Backward</c>.</param>
     public static TrainingRun Start(TrainingSettings s, string dataSha256, Func<MlpParameters, ITrainer>? makeTrainer = null)
     {
         var g = new Generator(s.Seed);
+        if (s.Model == ModelKind.WaveNet)
+            return new TrainingRun(s, dataSha256, LayerTrainer.Create(s.Backward, WaveNet.Create(g, nHidden: s.Hidden)), g, 0, []);
         var p = MlpParameters.Init(s.Config, g);
         foreach (var t in p.All) t.DetachFromDisposeScope();
         return new TrainingRun(s, dataSha256, (makeTrainer ?? (q => CreateTrainer(s.Backward, q)))(p), g, 0, []);
     }
 
     /// <summary>Continues from a checkpoint: its parameters, its generator state, its loss history.</summary>
-    public static TrainingRun Resume(Checkpoint c)
+    public static TrainingRun Resume(Checkpoint c, string path = "the checkpoint")
     {
         c.EnsureResumable();
         var g = new Generator(c.Settings.Seed);
         c.RestoreGenerator(g);
+        if (c.Settings.Model == ModelKind.WaveNet)
+            return new TrainingRun(c.Settings, c.DataSha256, LayerTrainer.Create(c.Settings.Backward, RestoreWaveNet(c, path)), g, c.Step, c.Losses);
         var p = c.ToParameters();
         foreach (var t in p.All) t.DetachFromDisposeScope();
         return new TrainingRun(c.Settings, c.DataSha256, CreateTrainer(c.Settings.Backward, p), g, c.Step, c.Losses);
+    }
+
+    /// <summary>The WaveNet saved in <paramref name="c"/>: built (from a throwaway generator), then overwritten with the saved state.</summary>
+    public static Model.Layers.Sequential RestoreWaveNet(Checkpoint c, string path)
+    {
+        var model = WaveNet.Create(new Generator(0), nHidden: c.Settings.Hidden);
+        try
+        {
+            c.RestoreInto(model.State, path);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
+
+    /// <summary>
+    /// After the last step, as the lecture: the MLP calibrates batchnorm over the training set (kept in the final
+    /// checkpoint); the WaveNet switches to its running statistics. Returns the net ready for inference and the final checkpoint.
+    /// </summary>
+    public (ITrainedModel Model, Checkpoint Final) Finish(Examples train)
+    {
+        if (Trainer is LayerTrainer layers) return (new LayerInference(layers.Model, Settings.BlockSize), ToCheckpoint());
+        var bn = Inference.Calibrate(Parameters, train);
+        return (new MlpInference(Parameters, bn), ToCheckpoint(bn));
     }
 
     public static ITrainer CreateTrainer(BackwardKind kind, MlpParameters p) => kind switch
@@ -68,7 +103,7 @@ public sealed class TrainingRun : IDisposable
     }
 
     public Checkpoint ToCheckpoint(BatchNormStats? batchNorm = null) =>
-        Checkpoint.Capture(Settings, Step, DataSha256, Parameters, Generator, Losses(), batchNorm);
+        Checkpoint.Capture(Settings, Step, DataSha256, Trainer.State, Generator, Losses(), batchNorm);
 
     public void Dispose()
     {

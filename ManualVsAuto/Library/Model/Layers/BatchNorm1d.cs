@@ -1,0 +1,90 @@
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Model.Layers;
+
+/// <summary>
+/// Part 3's batchnorm, with part 5's fix: a 2-D input (B, C) is normalised over dim 0, a 3-D input (B, T, C)
+/// over dims 0 and 1 (n = B·T). Like the lecture (and unlike PyTorch's BatchNorm1d) it divides by the unbiased
+/// batch variance. In <see cref="ForwardMode.Train"/> the running mean and variance move with
+/// <c>running = (1 − momentum)·running + momentum·batch</c>; <see cref="ForwardMode.Eval"/> normalises with them.
+/// </summary>
+public sealed class BatchNorm1d : Layer
+{
+    private Tensor xhat = null!, varInv = null!;
+
+    public BatchNorm1d(long dim, double eps = 1e-5, double momentum = 0.1)
+    {
+        Eps = eps;
+        Momentum = momentum;
+        Gamma = new LayerParameter("gamma", Keep(ones(dim)));
+        Beta = new LayerParameter("beta", Keep(zeros(dim)));
+        RunningMean = Keep(zeros(dim));
+        RunningVar = Keep(ones(dim));
+    }
+
+    public double Eps { get; }
+    public double Momentum { get; }
+    public LayerParameter Gamma { get; }
+    public LayerParameter Beta { get; }
+    public Tensor RunningMean { get; }
+    public Tensor RunningVar { get; }
+
+    public override IReadOnlyList<LayerParameter> Parameters => [Gamma, Beta];
+
+    public override IReadOnlyList<(string Name, Tensor Tensor)> Buffers => [("running_mean", RunningMean), ("running_var", RunningVar)];
+
+    public override Tensor Forward(Tensor x, ForwardMode mode)
+    {
+        Tensor xmean, xvar;
+        if (mode == ForwardMode.Eval)
+        {
+            xmean = RunningMean;
+            xvar = RunningVar;
+        }
+        else
+        {
+            var dims = ReducedDims(x);
+            xmean = x.mean(dims, keepdim: true);         // batch mean
+            xvar = x.var(dims, unbiased: true, keepdim: true); // batch variance, Bessel-corrected
+        }
+        var std = (xvar + Eps).sqrt();
+        xhat = (x - xmean) / std; // normalise to unit variance
+        varInv = std.reciprocal();
+        var @out = Gamma.Value * xhat + Beta.Value;
+        if (mode == ForwardMode.Train)
+        {
+            using var _ = no_grad();
+            RunningMean.mul_(1 - Momentum).add_(xmean.detach().view(-1) * Momentum);
+            RunningVar.mul_(1 - Momentum).add_(xvar.detach().view(-1) * Momentum);
+        }
+        return @out;
+    }
+
+    public override Tensor Backward(Tensor dout)
+    {
+        var dims = ReducedDims(dout);
+        Gamma.Grad = (dout * xhat).sum(dims, keepdim: false);
+        Beta.Grad = dout.sum(dims, keepdim: false);
+        return FusedBackward(dout, Gamma.Value, varInv, xhat);
+    }
+
+    /// <summary>
+    /// Exercise 3's fused batchnorm backward, generalised from (B, C) to (B, T, C) by reducing over every dimension
+    /// but the last (n = their product): <c>gamma·var_inv/n · (n·dout − Σ dout − n/(n−1)·xhat·Σ(dout·xhat))</c>.
+    /// Approximate by construction: it rounds differently from autograd's chain through mean, var and sqrt.
+    /// </summary>
+    public static Tensor FusedBackward(Tensor dout, Tensor gamma, Tensor varInv, Tensor xhat)
+    {
+        var dims = ReducedDims(dout);
+        long n = dims.Aggregate(1L, (a, d) => a * dout.size((int)d));
+        return gamma * varInv / n * (n * dout - dout.sum(dims, keepdim: false)
+            - n / (n - 1.0) * xhat * (dout * xhat).sum(dims, keepdim: false));
+    }
+
+    private static long[] ReducedDims(Tensor x) => x.dim() switch
+    {
+        2 => [0],
+        3 => [0, 1],
+        _ => throw new ArgumentException($"BatchNorm1d takes (B, C) or (B, T, C) input, got ({string.Join(", ", x.shape)})."),
+    };
+}

@@ -1,0 +1,35 @@
+using ManualVsAuto.Data;
+using ManualVsAuto.Model.Layers;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Model;
+
+/// <summary>
+/// makemore part 5's hierarchical net: <c>Embedding → [FlattenConsecutive(2) → Linear(no bias) → BatchNorm1d → Tanh] × 3
+/// → Linear</c> over a context of 8 characters, with the last layer's weight scaled by 0.1 ("less confident").
+/// </summary>
+public static class WaveNet
+{
+    public const int BlockSize = 8;
+    public const int LectureNEmbd = 24;
+    public const int LectureNHidden = 128;
+
+    /// <summary>The lecture's seed: <c>torch.manual_seed(42)</c> before the model is built.</summary>
+    public const ulong LectureSeed = 42;
+
+    /// <summary>Draws in the notebook's order: C, then each Linear's weight (biases are zeros, batchnorm starts at 1 and 0).</summary>
+    public static Sequential Create(Generator g, int nEmbd = LectureNEmbd, int nHidden = LectureNHidden, int vocabSize = Vocabulary.Size)
+    {
+        var layers = new List<Layer> { new Embedding(vocabSize, nEmbd, g) };
+        long fanIn = nEmbd;
+        for (int i = 0; i < 3; i++)
+        {
+            layers.AddRange([new FlattenConsecutive(2), new Linear(fanIn * 2, nHidden, bias: false, g), new BatchNorm1d(nHidden), new Tanh()]);
+            fanIn = nHidden;
+        }
+        var last = new Linear(nHidden, vocabSize, bias: true, g);
+        layers.Add(last);
+        using (no_grad()) last.Weight.Value.mul_(0.1); // last layer: make less confident
+        return new Sequential(layers);
+    }
+}

@@ -1,0 +1,111 @@
+using ManualVsAuto.Backward;
+using ManualVsAuto.Model.Layers;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace ManualVsAuto.Training;
+
+/// <summary>
+/// Trains a model made of layers (part 5's WaveNet) with <c>F.cross_entropy</c> and plain SGD; the two subclasses
+/// differ only in where the gradients come from: the layers' hand-written backward, or autograd.
+/// </summary>
+public abstract class LayerTrainer(Sequential model) : IModelTrainer
+{
+    public Sequential Model { get; } = model;
+
+    public abstract BackwardKind Kind { get; }
+
+    public IReadOnlyList<(string Name, Tensor Tensor)> State => Model.State;
+
+    public long ParameterCount => Model.Count;
+
+    public abstract Tensor Step(Tensor Xb, Tensor Yb, double lr);
+
+    public abstract IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb);
+
+    public static LayerTrainer Create(BackwardKind kind, Sequential model) => kind switch
+    {
+        BackwardKind.Manual => new ManualLayerTrainer(model),
+        BackwardKind.Autograd => new AutogradLayerTrainer(model),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>The lecture's update, <c>p.data += -lr * p.grad</c>, as one op per parameter (what <c>optim.SGD</c> does).</summary>
+    protected void Update(IEnumerable<(Tensor Value, Tensor Grad)> parameters, double lr)
+    {
+        using var _ = no_grad();
+        foreach (var (value, grad) in parameters) value.add_(grad, alpha: -lr);
+    }
+
+    public virtual void Dispose()
+    {
+        Model.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>The WaveNet trained on the layers' hand-written backward alone: no autograd graph, no <c>backward()</c>.</summary>
+public sealed class ManualLayerTrainer : LayerTrainer
+{
+    /// <param name="model">Updated in place; its parameters' <c>requires_grad</c> is switched off.</param>
+    public ManualLayerTrainer(Sequential model) : base(model)
+    {
+        foreach (var p in model.Parameters) p.Value.requires_grad_(false);
+    }
+
+    public override BackwardKind Kind => BackwardKind.Manual;
+
+    public override Tensor Step(Tensor Xb, Tensor Yb, double lr)
+    {
+        var loss = Backward(Xb, Yb, ForwardMode.Train);
+        Update(Model.Parameters.Select(p => (p.Value, p.Grad!)), lr);
+        return loss;
+    }
+
+    /// <summary>Forward, loss and the manual backward: every parameter's gradient is left in its <see cref="LayerParameter.Grad"/>.</summary>
+    public Tensor Backward(Tensor Xb, Tensor Yb, ForwardMode mode)
+    {
+        var logits = Model.Forward(Xb, mode);
+        var loss = F.cross_entropy(logits, Yb);
+        Model.Backward(FusedBackward.CrossEntropy(logits, Yb));
+        return loss;
+    }
+
+    /// <summary>Batch statistics without moving the running ones; autograd runs on copies of the parameters,
+    /// so the trained ones never take part in a graph.</summary>
+    public override IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb)
+    {
+        using var scope = NewDisposeScope();
+        Backward(Xb, Yb, ForwardMode.Probe);
+        var named = Model.NamedParameters;
+        var copies = named.Select(p => p.Parameter.Value.detach().clone().requires_grad_(true)).ToList();
+        var loss = Model.With(copies, () => F.cross_entropy(Model.Forward(Xb, ForwardMode.Probe), Yb));
+        var reference = autograd.grad([loss], copies);
+        return named.Select((p, i) => GradientVerifier.Judge(p.Name, p.Parameter.Grad!, reference[i])).ToList();
+    }
+}
+
+/// <summary>The baseline: the same forward, then <c>loss.backward()</c> and the same SGD update from <c>.grad</c>.</summary>
+public sealed class AutogradLayerTrainer : LayerTrainer
+{
+    /// <param name="model">Updated in place; its parameters are switched to require gradients.</param>
+    public AutogradLayerTrainer(Sequential model) : base(model)
+    {
+        foreach (var p in model.Parameters) p.Value.requires_grad_(true);
+    }
+
+    public override BackwardKind Kind => BackwardKind.Autograd;
+
+    public override Tensor Step(Tensor Xb, Tensor Yb, double lr)
+    {
+        var loss = F.cross_entropy(Model.Forward(Xb, ForwardMode.Train), Yb);
+        var ps = Model.Parameters.Select(p => p.Value).ToList();
+        foreach (var p in ps) p.grad?.zero_();
+        loss.backward();
+        Update(ps.Select(p => (p, p.grad!)), lr);
+        return loss.detach();
+    }
+
+    public override IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb) =>
+        throw new NotSupportedException("only the manual backward is verified");
+}

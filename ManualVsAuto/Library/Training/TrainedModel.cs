@@ -1,0 +1,57 @@
+using ManualVsAuto.Data;
+using ManualVsAuto.Model;
+using ManualVsAuto.Model.Layers;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace ManualVsAuto.Training;
+
+/// <summary>A trained net ready for inference: the split losses and the names printed at the end of <c>train</c> and by <c>sample</c>.</summary>
+public interface ITrainedModel
+{
+    /// <summary>The lecture's <c>split_loss</c>: cross-entropy over a whole split, batchnorm in inference mode.</summary>
+    double SplitLoss(Examples split);
+
+    IReadOnlyList<string> Sample(int count, ulong seed);
+
+    /// <summary>The net a checkpoint holds. The MLP needs batchnorm statistics: a mid-run checkpoint has none, and
+    /// <paramref name="calibrate"/> computes them (it loads the training set); the WaveNet carries its running statistics.</summary>
+    static ITrainedModel FromCheckpoint(Checkpoint c, string path, Func<MlpParameters, BatchNormStats> calibrate)
+    {
+        if (c.Settings.Model == ModelKind.WaveNet) return new LayerInference(TrainingRun.RestoreWaveNet(c, path), c.Settings.BlockSize);
+        var p = c.ToParameters();
+        return new MlpInference(p, c.BatchNorm ?? calibrate(p));
+    }
+}
+
+/// <summary>The MLP with the lecture's calibrated batchnorm statistics.</summary>
+public sealed record MlpInference(MlpParameters Parameters, BatchNormStats BatchNorm) : ITrainedModel
+{
+    public double SplitLoss(Examples split) => Inference.SplitLoss(Parameters, BatchNorm, split);
+
+    public IReadOnlyList<string> Sample(int count, ulong seed) => Inference.Sample(Parameters, BatchNorm, count, seed);
+}
+
+/// <summary>A model made of layers in <see cref="ForwardMode.Eval"/>: batchnorm uses its running statistics (part 5).</summary>
+public sealed record LayerInference(Sequential Model, int BlockSize) : ITrainedModel
+{
+    /// <summary>Rows per forward: the WaveNet's intermediates for the whole training set at once would take ~2 GB.</summary>
+    public const int Chunk = 16_384;
+
+    public double SplitLoss(Examples split)
+    {
+        using var _ = no_grad();
+        double sum = 0;
+        for (long start = 0; start < split.Count; start += Chunk)
+        {
+            using var scope = NewDisposeScope();
+            long n = Math.Min(Chunk, split.Count - start);
+            var logits = Model.Forward(split.X.narrow(0, start, n), ForwardMode.Eval);
+            sum += F.cross_entropy(logits, split.Y.narrow(0, start, n), reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
+        }
+        return sum / split.Count;
+    }
+
+    public IReadOnlyList<string> Sample(int count, ulong seed) =>
+        Inference.Sample(x => Model.Forward(x, ForwardMode.Eval), count, seed, BlockSize);
+}
