@@ -82,16 +82,30 @@ public class MistakeMatrixTests
         return data;
     }
 
+    /// <summary>
+    /// At batch 2 the true batchnorm gradient comes almost entirely from eps and float32 is ill-conditioned: the
+    /// dropped + eps, n vs n−1 (here also a factor 2) and the batchnorm lines' mistakes are still found, and only there.
+    /// </summary>
+    public static TheoryData<string> SmallBatchCases() => new(
+        "wrong local derivative at bnvar", "n vs n-1 at bndiff2", "missing path at bndiff", "missing path at hprebn",
+        "sign error at hprebn", "sign error at bnvar_inv", "missing keepdim at bnmeani");
+
+    [Theory]
+    [MemberData(nameof(SmallBatchCases))]
+    public void AtBatchTwoTheMistakeIsStillFoundOnItsLine(string mistake) => Verify(mistake, 2);
+
     private static CheckReport Run(ManualBackwardFunction backward, int batch = 32) =>
         LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(BatchSize: batch, Numeric: null), backward);
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void FirstFailingRowIsTheMistakenLineAndLaterRowsInheritIt(string mistake)
+    public void FirstFailingRowIsTheMistakenLineAndLaterRowsInheritIt(string mistake) => Verify(mistake, 32);
+
+    internal static void Verify(string mistake, int batch)
     {
         var (kind, line) = (mistake[..mistake.LastIndexOf(" at ", StringComparison.Ordinal)], mistake[(mistake.LastIndexOf(" at ", StringComparison.Ordinal) + 4)..]);
         var wrong = kind == "sign error" ? (l => -l.D) : Mistakes[mistake];
-        var report = Run(With(line, wrong));
+        var report = Run(With(line, wrong), batch);
         var rows = report.Rows.Take(LectureCheck.ChainRowCount).ToList();
 
         var failing = rows.Where(r => !r.Passed).ToList();
@@ -109,7 +123,9 @@ public class MistakeMatrixTests
         int inheriting = report.Rows.Count(r => !r.Passed) - 1;
         Assert.Equal(inheriting, report.Rows.Count(r => r.Verdict == Verdict.Inherits));
         string heirs = inheriting == 0 ? "" : $"; {inheriting} row{(inheriting == 1 ? "" : "s")} inherit{(inheriting == 1 ? "s" : "")} it";
-        Assert.Contains($"1 mistake, at {line} ({Cause(kind)}){heirs}", report.Summary);
+        // At n = 2 a factor n and a factor n/(n−1) are the same number: the hint names both.
+        string cause = batch == 2 && kind is "factor of n" or "n vs n-1" ? "a factor of n or n vs n−1" : Cause(kind);
+        Assert.Contains($"1 mistake, at {line} ({cause}){heirs}", report.Summary);
         Assert.False(report.Passes(RequiredLevel.Approx));
     }
 

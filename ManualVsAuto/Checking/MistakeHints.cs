@@ -17,10 +17,9 @@ public static class MistakeHints
     public static string ForShapes(long[] manual, long[] reference)
     {
         long nm = manual.Aggregate(1L, (a, b) => a * b), nr = reference.Aggregate(1L, (a, b) => a * b);
-        if (nm == nr && manual.Where(d => d != 1).SequenceEqual(reference.Where(d => d != 1)))
+        if (nm == nr && manual.Length != reference.Length && manual.Where(d => d != 1).SequenceEqual(reference.Where(d => d != 1)))
             return "hint: same elements with a size-1 dimension dropped or added — a missing keepdim: true (e.g. .sum(0) for .sum(0, keepdim: true))?";
-        if (manual.Length == 2 && reference.Length == 2 && manual[0] == reference[1] && manual[1] == reference[0])
-            return "hint: the shape is transposed — a matmul with its operands swapped or a missing .t()?";
+        // A size-1 dimension in another place is a reduction over the wrong dimension, even when it also reads as a transpose.
         if (manual.Length == reference.Length)
         {
             var ones = Ones(manual);
@@ -29,6 +28,8 @@ public static class MistakeHints
                 return $"hint: a reduction over the wrong dimension — the manual gradient is reduced over dim {string.Join(", ", ones)}, " +
                        $"the tensor's shape is reduced over dim {string.Join(", ", want)}.";
         }
+        if (manual.Length == 2 && reference.Length == 2 && manual[0] == reference[1] && manual[1] == reference[0])
+            return "hint: the shape is transposed — a matmul with its operands swapped or a missing .t()?";
         if (Broadcastable(manual, reference))
             return "hint: they would only broadcast — a dimension summed away, or one never summed?";
         return "hint: the shapes are unrelated — is this the gradient of another tensor?";
@@ -126,21 +127,19 @@ public static class MistakeHints
         string f = k.ToString("G4", CultureInfo.InvariantCulture);
         double a = Math.Abs(k);
         string sign = k < 0 ? " and a sign error" : "";
-        foreach (long n in sizes.Where(n => n >= 3).OrderDescending())
-        {
-            double bessel = (double)n / (n - 1);
-            if (Near(a, bessel) || Near(a, 1 / bessel))
-                return new("n vs n−1",
-                    $"hint: off by a factor {f}{sign} = {(a > 1 ? $"{n}/{n - 1}" : $"{n - 1}/{n}")} — n vs n−1: the batch variance divides by n−1 " +
-                    $"(Bessel's correction), so its gradient has 1/(n−1) = 1/{n - 1}, not 1/n = 1/{n}.");
-        }
         double big = a >= 1 ? a : 1 / a;
-        if (Near(big, Math.Round(big)) && sizes.Contains((long)Math.Round(big)) && Math.Round(big) > 1)
-        {
-            long n = (long)Math.Round(big);
-            string which = a >= 1 ? $"autograd's is {n}× the manual one" : $"the manual one is {n}× autograd's";
-            return new("a factor of n", $"hint: off by a factor of {n}{sign} ({which}) — a missing or extra 1/n (a mean over n = {n})?");
-        }
+        long? factorN = Near(big, Math.Round(big)) && Math.Round(big) > 1 && sizes.Contains((long)Math.Round(big)) ? (long)Math.Round(big) : null;
+        long? besselN = sizes.Where(n => n >= 2).OrderDescending()
+            .Select(n => (long?)n).FirstOrDefault(n => Near(a, (double)n!.Value / (n.Value - 1)) || Near(a, (n.Value - 1.0) / n.Value));
+        string FactorN(long n) =>
+            $"off by a factor of {n}{sign} ({(a >= 1 ? $"autograd's is {n}× the manual one" : $"the manual one is {n}× autograd's")}) — a missing or extra 1/n (a mean over n = {n})?";
+        string Bessel(long n) =>
+            $"n vs n−1: the batch variance divides by n−1 (Bessel's correction), so its gradient has 1/(n−1) = 1/{n - 1}, not 1/n = 1/{n}";
+        if (factorN is { } fn && besselN is { } bn) // n = 2: 2 = n = n/(n−1), the two cannot be told apart
+            return new("a factor of n or n vs n−1", $"hint: {FactorN(fn)} Or {Bessel(bn)}.");
+        if (besselN is { } b)
+            return new("n vs n−1", $"hint: off by a factor {f}{sign} = {(a > 1 ? $"{b}/{b - 1}" : $"{b - 1}/{b}")} — {Bessel(b)}.");
+        if (factorN is { } n) return new("a factor of n", "hint: " + FactorN(n));
         return new("a constant factor", $"hint: off by a constant factor {f}{sign} (autograd = {f} × manual).");
 
         static bool Near(double x, double y) => Math.Abs(x - y) <= 1e-4 * y;
