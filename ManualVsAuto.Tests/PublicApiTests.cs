@@ -135,6 +135,9 @@ public class PublicApiTests : IDisposable
         Assert.StartsWith("name ", lines[1]);
         Assert.StartsWith("W2 ", lines[3]);
         Assert.Contains("hint: a sign error", lines[3]);
+        Assert.Contains("WRONG (likely origin)", lines[3]);
+        Assert.Contains(" sign differs ", lines[3]); // no ulps across 0
+        Assert.Null(e.FailingRows[0].Ulps);
         Assert.Equal("8/9 exact, 8/9 approximate · 1 mistake, likely at W2 (a sign error)", lines[^1]);
         Assert.Equal(5, lines.Length); // the header line, the table's header and rule, one row, the summary
 
