@@ -37,14 +37,28 @@ public class CheckerCatchesMistakesTests : IDisposable
     }
 
     [DataFact]
-    public void WrongKeepdimIsAShapeErrorNamingBothShapes()
+    public void WrongKeepdimIsAFailingShapeMismatchRowNamingBothShapes()
     {
         // The lecture's dbnmeani = (-dbndiff).sum(0): shape (64) where bnmeani is (1, 64).
         var wrong = -manual["bndiff"].sum(0, keepdim: false);
-        var e = Assert.Throws<GradientCheckException>(() => check.Compare("bnmeani", wrong));
-        Assert.Contains("(64)", e.Message);
-        Assert.Contains("(1, 64)", e.Message);
-        Assert.Contains("bnmeani", e.Message);
+        var row = check.Compare("bnmeani", wrong);
+        Assert.Equal(Verdict.ShapeMismatch, row.Verdict);
+        Assert.False(row.Passed);
+        Assert.Contains("(64)", row.Hint);
+        Assert.Contains("(1, 64)", row.Hint);
+        Assert.Equal("bnmeani", row.Name);
+        Assert.Throws<GradientAssertionException>(check.AssertAllClose);
+    }
+
+    [Fact]
+    public void ManualGradientOfAnotherDtypeIsADtypeMismatchNotExact()
+    {
+        // Converted to float32, the float64 gradient of h would round to autograd's exactly: that must not pass.
+        var row = check.Compare("h", manual["h"].to_type(ScalarType.Float64));
+        Assert.Equal(Verdict.DtypeMismatch, row.Verdict);
+        Assert.False(row.Exact);
+        Assert.False(row.Passed);
+        Assert.Contains("Float64", row.Hint);
     }
 
     [DataFact]

@@ -110,11 +110,11 @@ public class PublicApiTests : IDisposable
         net.CompareAll(net.Manual());
         var lines = net.Check.ToText().TrimEnd('\n').Split('\n');
 
-        Assert.Equal(["name", "shape", "exact", "approximate", "maxdiff", "ulps", "worst", "manual", "autograd", "hint"],
+        Assert.Equal(["name", "shape", "verdict", "exact", "approximate", "maxdiff", "ulps", "worst", "manual", "autograd", "hint"],
             lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         Assert.Matches("^[- ]+$", lines[1]);
         Assert.Equal(RowNames, lines[2..^1].Select(l => l.Split(' ')[0]));
-        Assert.StartsWith("W1        (2, 16)   True   True             0.0     0", lines[9]);
+        Assert.StartsWith("W1        (2, 16)   exact    True   True             0.0     0", lines[9]);
         Assert.Equal("9/9 exact", lines[^1]);
         Assert.DoesNotContain('\u001b', net.Check.ToText());
     }
@@ -135,7 +135,10 @@ public class PublicApiTests : IDisposable
         Assert.StartsWith("name ", lines[1]);
         Assert.StartsWith("W2 ", lines[3]);
         Assert.Contains("hint: a sign error", lines[3]);
-        Assert.Equal("8/9 exact, 8/9 approximate", lines[^1]);
+        Assert.Contains("WRONG (likely origin)", lines[3]);
+        Assert.Contains(" sign differs ", lines[3]); // no ulps across 0
+        Assert.Null(e.FailingRows[0].Ulps);
+        Assert.Equal("8/9 exact, 8/9 approximate · 1 mistake, likely at W2 (a sign error)", lines[^1]);
         Assert.Equal(5, lines.Length); // the header line, the table's header and rule, one row, the summary
 
         var close = Assert.Throws<GradientAssertionException>(net.Check.AssertAllClose);
@@ -145,7 +148,7 @@ public class PublicApiTests : IDisposable
     }
 
     [Fact]
-    public void MissingMeanFactorFailsEveryRowAndEachNamesTheFactor()
+    public void MissingMeanFactorFailsEveryRowAndTheFirstNamesTheFactor()
     {
         // The classic slip: d(mean)/dx is 1/n, forgotten at the top, so every gradient below is n times too big.
         var net = new TwoLayerNet().ForwardAndBackward();
@@ -157,8 +160,13 @@ public class PublicApiTests : IDisposable
         var e = Assert.Throws<GradientAssertionException>(net.Check.AssertAllClose);
         Assert.Equal(RowNames, e.FailingRows.Select(r => r.Name));
         Assert.StartsWith("AssertAllClose failed: 9 of 9 gradients are not allclose", e.Message);
-        Assert.All(e.Message.Split('\n')[3..^1], line => Assert.Contains("off by a factor of 64", line));
-        Assert.EndsWith("0/9 exact, 0/9 approximate", e.Message);
+        // Without steps only the order is known: the first failing row is the likely origin, the others may inherit it.
+        var table = e.Message.Split('\n')[3..^1];
+        Assert.Contains("WRONG (likely origin)", table[0]);
+        Assert.Contains("off by a factor of 64", table[0]);
+        Assert.All(table[1..], line => Assert.Contains("may inherit ← logprobs", line));
+        Assert.All(table[1..], line => Assert.DoesNotContain("hint", line));
+        Assert.EndsWith("0/9 exact, 0/9 approximate · 1 mistake, likely at logprobs (a factor of n); 8 rows may inherit it", e.Message);
     }
 
     [Fact]
@@ -176,7 +184,7 @@ public class PublicApiTests : IDisposable
         Assert.Equal("b2", row.Name);
         Assert.Equal(1, row.Ulps);
         var line = e.Message.Split('\n')[3];
-        Assert.Matches(@"^b2 +\(3\) +False +True +\S+ +1 +\[\d\] +\S+ +\S+$", line);
+        Assert.Matches(@"^b2 +\(3\) +approximate +False +True +\S+ +1 +\[\d\] +\S+ +\S+$", line);
         Assert.Equal("8/9 exact, 9/9 approximate", e.Message.Split('\n')[^1]);
     }
 
@@ -203,7 +211,7 @@ public class PublicApiTests : IDisposable
         Assert.Equal("1/1 approximate by construction", check.Summary);
         var text = check.ToText();
         Assert.Contains("logits (fused CE)", text);
-        Assert.Matches(@"\(64, 3\) +(True|False)\* +True", text);
+        Assert.Matches(@"\(64, 3\) +(exact|approximate) +(True|False)\* +True", text);
         Assert.Contains("* approximate by construction", text);
     }
 
@@ -246,7 +254,7 @@ public class PublicApiTests : IDisposable
         Assert.Equal(["W1"], e.FailingRows.Select(r => r.Name));
         Assert.Contains("and passing the finite-difference check", e.Message.Split('\n')[0]);
         Assert.Contains("numeric: W1 (2, 16) full: FAIL", e.Message);
-        Assert.EndsWith("8/9 exact, 8/9 approximate · numeric 3/4 pass", e.Message);
+        Assert.EndsWith("8/9 exact, 8/9 approximate · numeric 3/4 pass · 1 mistake, likely at W1", e.Message);
     }
 
     [Fact]

@@ -27,6 +27,44 @@ public class ReportFormatTests
         Assert.True(fused.Passed); // judged approximate even with --require exact
         Assert.Contains(doc.Rows, r => r.Numeric is { Passed: true, Mode: "fast" });
         Assert.Equal(["loss_fast", "hpreact_fast"], doc.Forward.Select(f => f.Name));
+        Assert.Equal("manualvsauto.report/2", doc.Schema);
+        Assert.Equal(Report.Rows.Select(r => r.Verdict), doc.Rows.Select(r => r.Verdict));
+        var exact = doc.Rows.Single(r => r.Name == "W1");
+        Assert.Equal((Verdict.Exact, "exact"), (exact.Verdict, exact.VerdictText));
+        Assert.Null(exact.WorstIndex); // no element differs
+        Assert.NotNull(fused.WorstIndex);
+    }
+
+    /// <summary>A report with a shape mismatch (the lecture's dbnmeani without keepdim) and the rows it leaves exact.</summary>
+    private static readonly Lazy<CheckReport> KeepdimReport = new(() => LectureCheck.Run(LectureFixture.Split.Train,
+        new CheckSettings(Numeric: null), MistakeMatrixTests.With("bnmeani", l => -l.So["bndiff"].sum(0, keepdim: false))));
+
+    [Fact]
+    public void ShapeMismatchIsAFailingRowInEveryFormat()
+    {
+        var r = KeepdimReport.Value;
+        var row = r.Rows.Single(x => x.Name == "bnmeani");
+        Assert.Equal(Verdict.ShapeMismatch, row.Verdict);
+        Assert.Equal([64L], row.ManualShape!);
+        Assert.Equal([1L, 64L], row.Shape);
+        Assert.False(r.Passes(RequiredLevel.Approx));
+        Assert.Contains("1 mistake, at bnmeani (shape mismatch)", r.Summary);
+        Assert.Equal(r.Rows.Count - 1, r.Rows.Count(x => x.Passed)); // broadcast back, every other row is still right
+
+        var json = JsonRenderer.Parse(JsonRenderer.Render(r, RequiredLevel.Approx)).Rows.Single(x => x.Name == "bnmeani");
+        Assert.Equal((Verdict.ShapeMismatch, false), (json.Verdict, json.Passed));
+        Assert.Equal([64L], json.ManualShape!);
+        Assert.Contains("keepdim", json.Hint);
+
+        var csv = CsvRenderer.Render(r).Split('\n').Select(l => l.TrimEnd('\r')).Single(l => l.StartsWith("bnmeani,", StringComparison.Ordinal));
+        var cells = ParseCsvLine(csv);
+        Assert.Equal("shape mismatch", cells[Array.IndexOf(CsvRenderer.Header, "verdict")]);
+        Assert.Equal("false", cells[Array.IndexOf(CsvRenderer.Header, "passed")]);
+        Assert.Equal("(64)", cells[Array.IndexOf(CsvRenderer.Header, "manual_shape")]);
+
+        Assert.Contains("| `bnmeani` | (1, 64) | shape mismatch |", MarkdownRenderer.Render(r));
+        var text = RowsText.Table(r.Rows);
+        Assert.Matches(@"\nbnmeani +\(1, 64\) +shape mismatch +False +False +- +- ", text);
     }
 
     [DataFact]
@@ -42,7 +80,9 @@ public class ReportFormatTests
             Assert.Equal(CsvRenderer.Header.Length, rows[i].Count);
             Assert.Equal(Report.Rows[i].Name, rows[i][0]);
             Assert.Equal(Report.Rows[i].ShapeText, rows[i][1]);
-            Assert.Equal(Report.Rows[i].Exact, bool.Parse(rows[i][2]));
+            Assert.Equal(Report.Rows[i].Exact, bool.Parse(rows[i][Array.IndexOf(CsvRenderer.Header, "exact")]));
+            Assert.Equal(Report.Rows[i].VerdictText, rows[i][Array.IndexOf(CsvRenderer.Header, "verdict")]);
+            Assert.Equal("true", rows[i][Array.IndexOf(CsvRenderer.Header, "passed")]);
             Assert.Equal(Report.Rows[i].MaxDiff, double.Parse(rows[i][maxdiff], CultureInfo.InvariantCulture));
         }
     }

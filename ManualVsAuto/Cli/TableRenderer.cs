@@ -16,7 +16,7 @@ public static class TableRenderer
 
         bool numeric = report.Rows.Any(r => r.Numeric is not null);
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumn("name").AddColumn("shape").AddColumn("exact").AddColumn("approximate")
+            .AddColumn("name").AddColumn("shape").AddColumn("verdict").AddColumn("exact").AddColumn("approximate")
             .AddColumn(new TableColumn("maxdiff").RightAligned())
             .AddColumn(new TableColumn("ulps").RightAligned());
         if (numeric) table.AddColumn("numeric");
@@ -24,8 +24,8 @@ public static class TableRenderer
         {
             var cells = new List<string>
             {
-                Markup.Escape(row.Name), Markup.Escape(row.ShapeText), Flag(row.Exact), Flag(row.Approximate),
-                Numbers.Diff(row.MaxDiff), Markup.Escape(Numbers.Ulps(row.Ulps)),
+                Markup.Escape(row.Name), Markup.Escape(row.ShapeText), Markup.Escape(row.VerdictText), Flag(row.Exact), Flag(row.Approximate),
+                RowsText.MaxDiff(row), Markup.Escape(RowsText.UlpsText(row)),
             };
             if (numeric)
                 cells.Add(row.Numeric is null ? "-" : row.Numeric.Passed ? $"[green]{ReportText.Numeric(row)}[/]" : $"[red]{ReportText.Numeric(row)}[/]");

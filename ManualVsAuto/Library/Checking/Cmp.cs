@@ -16,23 +16,39 @@ public static class Cmp
         return CompareValues(name, manual, grad);
     }
 
-    /// <summary>Compares two tensors of the same shape; never broadcasts.</summary>
+    /// <summary>
+    /// Compares two tensors of the same shape and dtype; never broadcasts, never converts. Another shape or dtype is
+    /// a failing row (<see cref="Verdict.ShapeMismatch"/>, <see cref="Verdict.DtypeMismatch"/>) that names both.
+    /// A row that is not allclose is <see cref="Verdict.Wrong"/> here; a <see cref="GradientCheck"/> refines it.
+    /// </summary>
     public static GradientRow CompareValues(string name, Tensor manual, Tensor reference)
     {
         if (!manual.shape.SequenceEqual(reference.shape))
-            throw new GradientCheckException(
-                $"'{name}': manual gradient has shape {Shape(manual.shape)} but the tensor has shape {Shape(reference.shape)}; " +
-                MistakeHints.ForShapes(manual.shape, reference.shape));
+            return Mismatch(name, reference, Verdict.ShapeMismatch,
+                $"manual gradient has shape {Shape(manual.shape)} but the tensor has shape {Shape(reference.shape)}; " +
+                MistakeHints.ForShapes(manual.shape, reference.shape)) with { ManualShape = manual.shape.ToArray() };
+        if (manual.dtype != reference.dtype)
+            return Mismatch(name, reference, Verdict.DtypeMismatch,
+                $"manual gradient is {manual.dtype} but the tensor is {reference.dtype}: compute it in the tensor's dtype " +
+                "(converted, a float64 gradient could round to exactly a float32 one and hide its error).");
         using var scope = NewDisposeScope();
         var m = manual.detach();
-        var r = reference.detach().to_type(m.dtype);
+        var r = reference.detach();
         bool exact = m.eq(r).all().item<bool>();
         bool approx = m.allclose(r, DefaultRtol, DefaultAtol);
         var d = ElementStats.Of(m, r, DefaultRtol, DefaultAtol);
         string? hint = approx ? null : MistakeHints.ForValues(m, r);
         return new GradientRow(name, reference.shape.ToArray(), exact, approx, d.MaxDiff, d.MaxRelDiff, d.WorstIndex,
-            d.ManualAtWorst, d.ReferenceAtWorst, d.Ulps, d.Mismatches, d.NotClose, hint);
+            d.ManualAtWorst, d.ReferenceAtWorst, d.Ulps, d.Mismatches, d.NotClose, hint)
+        {
+            Verdict = exact ? Verdict.Exact : approx ? Verdict.Approximate : Verdict.Wrong,
+        };
     }
+
+    private static GradientRow Mismatch(string name, Tensor reference, Verdict verdict, string hint) =>
+        new(name, reference.shape.ToArray(), Exact: false, Approximate: false, MaxDiff: double.NaN, MaxRelDiff: double.NaN,
+            Ulps: null, Mismatches: reference.numel(), NotClose: reference.numel(), Hint: hint)
+        { Verdict = verdict };
 
     public static string Shape(ReadOnlySpan<long> shape) => "(" + string.Join(", ", shape.ToArray()) + ")";
 }

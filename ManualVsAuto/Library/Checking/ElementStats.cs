@@ -4,8 +4,8 @@ namespace ManualVsAuto.Checking;
 
 /// <summary>Per-element statistics of a comparison, computed on the host: gradients here are small.</summary>
 internal sealed record ElementStats(
-    double MaxDiff, double MaxRelDiff, long[] WorstIndex, double ManualAtWorst, double ReferenceAtWorst,
-    long Ulps, long Mismatches, long NotClose)
+    double MaxDiff, double MaxRelDiff, long[]? WorstIndex, double ManualAtWorst, double ReferenceAtWorst,
+    long? Ulps, long Mismatches, long NotClose)
 {
     public static ElementStats Of(Tensor manual, Tensor reference, double rtol, double atol)
     {
@@ -25,12 +25,14 @@ internal sealed record ElementStats(
             if (diff > maxDiff) { maxDiff = diff; worst = i; }
             if (rel > maxRel) maxRel = rel;
         }
-        double mw = m.Length > 0 ? m[worst] : 0, rw = r.Length > 0 ? r[worst] : 0;
-        return new ElementStats(maxDiff, maxRel, Unravel(worst, manual.shape), mw, rw,
-            single ? Ulp.Distance((float)mw, (float)rw) : Ulp.Distance(mw, rw), mismatches, notClose);
+        if (mismatches == 0) return new ElementStats(0, 0, null, 0, 0, 0, 0, 0);
+        double mw = m[worst], rw = r[worst];
+        // Ulps count representable values between two numbers of the same sign; across 0 they would count every tiny float.
+        long? ulps = mw == rw || mw * rw > 0 ? single ? Ulp.Distance((float)mw, (float)rw) : Ulp.Distance(mw, rw) : null;
+        return new ElementStats(maxDiff, maxRel, Unravel(worst, manual.shape), mw, rw, ulps, mismatches, notClose);
     }
 
-    private static double[] ToDoubles(Tensor t) =>
+    internal static double[] ToDoubles(Tensor t) =>
         t.to_type(ScalarType.Float64).contiguous().cpu().data<double>().ToArray();
 
     private static long[] Unravel(long flat, long[] shape)

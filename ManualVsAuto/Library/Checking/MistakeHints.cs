@@ -3,71 +3,149 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Checking;
 
+/// <summary>A mistake's signature: a short cause for the summary ("a missing path") and the hint line.</summary>
+public sealed record MistakeHint(string Cause, string Text);
+
 /// <summary>
-/// Names the common hand-backprop mistakes when a failing row shows their signature: a shape that only
-/// broadcasts (keepdim), a transposed matmul, a sign error, a constant factor (often n), a missing path.
+/// Names the classic hand-backprop mistakes when a failing row shows their signature: a shape that only broadcasts
+/// (keepdim), a reduction over the wrong dimension, a transposed matmul, a missing path, a sign error, a factor of n
+/// or another constant, n vs n−1, a scatter that overwrote, values in the wrong places. Each rule asks for its
+/// signature to hold element by element (within 1e-4 of the gradient's scale), so a hint is never a guess.
 /// </summary>
 public static class MistakeHints
 {
     public static string ForShapes(long[] manual, long[] reference)
     {
         long nm = manual.Aggregate(1L, (a, b) => a * b), nr = reference.Aggregate(1L, (a, b) => a * b);
-        if (nm == nr && manual.Where(d => d != 1).SequenceEqual(reference.Where(d => d != 1)))
+        if (nm == nr && manual.Length != reference.Length && manual.Where(d => d != 1).SequenceEqual(reference.Where(d => d != 1)))
             return "hint: same elements with a size-1 dimension dropped or added — a missing keepdim: true (e.g. .sum(0) for .sum(0, keepdim: true))?";
+        // A size-1 dimension in another place is a reduction over the wrong dimension, even when it also reads as a transpose.
+        if (manual.Length == reference.Length)
+        {
+            var ones = Ones(manual);
+            var want = Ones(reference);
+            if (ones.Count > 0 && ones.Count == want.Count && !ones.SequenceEqual(want))
+                return $"hint: a reduction over the wrong dimension — the manual gradient is reduced over dim {string.Join(", ", ones)}, " +
+                       $"the tensor's shape is reduced over dim {string.Join(", ", want)}.";
+        }
         if (manual.Length == 2 && reference.Length == 2 && manual[0] == reference[1] && manual[1] == reference[0])
             return "hint: the shape is transposed — a matmul with its operands swapped or a missing .t()?";
         if (Broadcastable(manual, reference))
-            return "hint: they would only broadcast, which hides a summed-away or missing dimension (a missing keepdim?).";
+            return "hint: they would only broadcast — a dimension summed away, or one never summed?";
         return "hint: the shapes are unrelated — is this the gradient of another tensor?";
+
+        static List<int> Ones(long[] s) => Enumerable.Range(0, s.Length).Where(i => s[i] == 1).ToList();
     }
 
     /// <summary>A hint for two same-shaped tensors that are not close, or null when no known signature fits.</summary>
-    public static string? ForValues(Tensor m, Tensor r)
+    public static string? ForValues(Tensor m, Tensor r) => Diagnose(m, r, m.shape)?.Text;
+
+    /// <summary>
+    /// The signature of <paramref name="manual"/> against <paramref name="reference"/> (autograd's, or the local
+    /// reference at an origin row), or null when none fits.
+    /// </summary>
+    /// <param name="sizes">Sizes a factor n could be (dimensions of the tensor and the steps around it).</param>
+    /// <param name="shares">
+    /// Each consuming step's share of a local reference; null when the reference is autograd's (no steps known), which
+    /// also allows the weaker whole-tensor rules for a missing path.
+    /// </param>
+    /// <param name="uses">The reference's vector-Jacobian product with all-ones upstream: for an indexing step, how often each element was read.</param>
+    public static MistakeHint? Diagnose(Tensor manual, Tensor reference, IReadOnlyCollection<long> sizes,
+        IReadOnlyList<(string Step, Tensor Share)>? shares = null, Tensor? uses = null)
     {
         using var scope = NewDisposeScope();
-        m = m.to_type(ScalarType.Float64);
-        r = r.to_type(ScalarType.Float64);
-        double scale = r.abs().max().item<double>();
+        var m = manual.detach().to_type(ScalarType.Float64);
+        var r = reference.detach().to_type(ScalarType.Float64);
+        if (!m.isfinite().all().item<bool>())
+            return new("non-finite values", "hint: the manual gradient has NaN or infinite values — a division by zero or a log of 0?");
+        double scale = Math.Max(MaxAbs(r), MaxAbs(m));
         if (scale == 0 || !double.IsFinite(scale)) return null;
-        bool Close(Tensor a, Tensor b) => (a - b).abs().max().item<double>() <= 1e-4 * scale + 1e-12;
+        double tol = 1e-4 * scale + 1e-12;
+        bool Close(Tensor a, Tensor b) => MaxAbs(a - b) <= tol;
 
-        if (m.abs().max().item<double>() == 0) return "hint: the manual gradient is all zeros — a path not backpropagated at all?";
-        if (Close(-m, r)) return "hint: a sign error — the manual gradient is the negative of autograd's.";
+        // A difference below the hints' resolution has no signature (e.g. a dropped + eps): say nothing rather than guess.
+        if (Close(m, r)) return null;
+        if (MaxAbs(m) == 0) return new("all zeros", "hint: the manual gradient is all zeros — a path not backpropagated at all?");
+
+        if (shares is { Count: > 1 })
+            foreach (var (step, share) in shares)
+                if (MaxAbs(share.to_type(ScalarType.Float64)) > tol && Close(m, r - share.to_type(ScalarType.Float64)))
+                    return new("a missing path",
+                        $"hint: a missing path — the tensor is used {(shares.Count == 2 ? "twice" : $"{shares.Count} times")} " +
+                        $"(by {string.Join(" and ", shares.Select(s => s.Step))}); the gradient through {step} is missing: add the gradients of every use.");
+
+        if (Close(-m, r)) return new("a sign error", "hint: a sign error — the manual gradient is the negative of autograd's.");
         if (m.dim() == 2 && m.shape[0] == m.shape[1] && Close(m.t(), r))
-            return "hint: the manual gradient is the transpose of autograd's — a matmul with its operands swapped?";
+            return new("a transposed matmul", "hint: the manual gradient is the transpose of autograd's — a matmul with its operands swapped?");
 
         double k = (m * r).sum().item<double>() / (m * m).sum().item<double>();
-        if (double.IsFinite(k) && Close(m * k, r)) return FactorHint(k);
+        if (double.IsFinite(k) && Math.Abs(k - 1) > 1e-3 && Close(m * k, r)) return FactorHint(k, sizes);
+
+        if (uses is not null && Overwrote(m, r, uses.detach().to_type(ScalarType.Float64), tol))
+            return new("a scatter that overwrote",
+                "hint: only elements read more than once differ — a scatter that overwrote (index_put_, assignment) instead of accumulating (index_add_, +=)?");
+
+        if (m.numel() > 1 && Close(m.flatten().sort().Values, r.flatten().sort().Values))
+            return new("values in the wrong places",
+                "hint: the right values in the wrong places — a view, reshape or permute that mixes dimensions?");
 
         var residual = r - m;
-        for (int d = 0; d < residual.dim(); d++)
+        if (shares is null)
         {
-            if (residual.shape[d] < 2) continue;
-            if (Close(residual, residual.mean([d], keepdim: true).expand_as(residual)))
-                return $"hint: the difference is the same along dim {d} — a missing path: a variable used twice " +
-                       "(e.g. also in a sum, mean or broadcast) needs the gradients of both uses added.";
-        }
-        if (residual.dim() == 2)
-        {
-            var nonzero = residual.abs().gt(1e-4 * scale);
-            if (nonzero.sum(1, keepdim: false).le(1).all().item<bool>())
-                return "hint: the difference sits on at most one element per row — a missing path through a max or an index?";
+            for (int d = 0; d < residual.dim(); d++)
+            {
+                if (residual.shape[d] < 2) continue;
+                if (Close(residual, residual.mean([d], keepdim: true).expand_as(residual)))
+                    return new("a missing path",
+                        $"hint: the difference is the same along dim {d} — a missing path: a variable used twice " +
+                        "(e.g. also in a sum, mean or broadcast) needs the gradients of both uses added.");
+            }
+            if (residual.dim() == 2 && residual.shape[1] >= 2)
+            {
+                var nonzero = residual.abs().gt(tol);
+                if (nonzero.sum(1, keepdim: false).le(1).all().item<bool>())
+                    return new("a missing path",
+                        "hint: the difference sits on at most one element per row — a missing path through a max or an index?");
+            }
         }
         return null;
     }
 
-    private static string FactorHint(double k)
+    /// <summary>Differences only where an element was read twice or more (counts ≥ 2), and some elements read once agree.</summary>
+    private static bool Overwrote(Tensor m, Tensor r, Tensor uses, double tol)
+    {
+        if (!uses.shape.SequenceEqual(m.shape)) return false;
+        if (!uses.eq(uses.round()).all().item<bool>()) return false; // not an indexing step: its uses are not counts
+        var differs = (m - r).abs().gt(tol);
+        var repeated = uses.abs().ge(2);
+        bool anyOnce = uses.abs().eq(1).any().item<bool>();
+        return anyOnce && differs.any().item<bool>() && !(differs & repeated.logical_not()).any().item<bool>();
+    }
+
+    private static MistakeHint FactorHint(double k, IReadOnlyCollection<long> sizes)
     {
         string f = k.ToString("G4", CultureInfo.InvariantCulture);
-        double n = Math.Abs(k) >= 1 ? Math.Abs(k) : 1 / Math.Abs(k);
+        double a = Math.Abs(k);
         string sign = k < 0 ? " and a sign error" : "";
-        if (Math.Abs(n - Math.Round(n)) < 1e-3 * n && Math.Round(n) > 1)
-        {
-            string which = Math.Abs(k) >= 1 ? $"autograd's is {Math.Round(n)}× the manual one" : $"the manual one is {Math.Round(n)}× autograd's";
-            return $"hint: off by a factor of {Math.Round(n)}{sign} ({which}) — a missing or extra 1/n (a mean over n = {Math.Round(n)})?";
-        }
-        return $"hint: off by a constant factor {f}{sign} (autograd = {f} × manual).";
+        double big = a >= 1 ? a : 1 / a;
+        long? factorN = Near(big, Math.Round(big)) && Math.Round(big) > 1 && sizes.Contains((long)Math.Round(big)) ? (long)Math.Round(big) : null;
+        long? besselN = sizes.Where(n => n >= 2).OrderDescending()
+            .Select(n => (long?)n).FirstOrDefault(n => Near(a, (double)n!.Value / (n.Value - 1)) || Near(a, (n.Value - 1.0) / n.Value));
+        string FactorN(long n) =>
+            $"off by a factor of {n}{sign} ({(a >= 1 ? $"autograd's is {n}× the manual one" : $"the manual one is {n}× autograd's")}) — a missing or extra 1/n (a mean over n = {n})?";
+        string Bessel(long n) =>
+            $"n vs n−1: the batch variance divides by n−1 (Bessel's correction), so its gradient has 1/(n−1) = 1/{n - 1}, not 1/n = 1/{n}";
+        if (factorN is { } fn && besselN is { } bn) // n = 2: 2 = n = n/(n−1), the two cannot be told apart
+            return new("a factor of n or n vs n−1", $"hint: {FactorN(fn)} Or {Bessel(bn)}.");
+        if (besselN is { } b)
+            return new("n vs n−1", $"hint: off by a factor {f}{sign} = {(a > 1 ? $"{b}/{b - 1}" : $"{b - 1}/{b}")} — {Bessel(b)}.");
+        if (factorN is { } n) return new("a factor of n", "hint: " + FactorN(n));
+        return new("a constant factor", $"hint: off by a constant factor {f}{sign} (autograd = {f} × manual).");
+
+        static bool Near(double x, double y) => Math.Abs(x - y) <= 1e-4 * y;
     }
+
+    private static double MaxAbs(Tensor t) => t.numel() == 0 ? 0 : t.abs().max().item<double>();
 
     private static bool Broadcastable(long[] a, long[] b)
     {

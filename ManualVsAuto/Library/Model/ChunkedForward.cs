@@ -1,4 +1,3 @@
-using ManualVsAuto.Checking;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Model;
@@ -16,40 +15,43 @@ public static class ChunkedForward
     public const double BnEps = 1e-5;
 
     /// <summary>
-    /// Runs the forward pass, tracking the parameters and every intermediate in <paramref name="check"/>;
-    /// without a check (e.g. under no_grad for finite differences) nothing is tracked.
+    /// Runs the forward pass as named steps handed to <paramref name="steps"/> (a gradient check records them, with
+    /// their inputs, to track every intermediate and re-evaluate each step's local derivative); without a recorder
+    /// (e.g. under no_grad for finite differences) the steps are only evaluated. The parameters come first, as steps
+    /// with no inputs.
     /// </summary>
-    public static ForwardState Run(MlpParameters p, Tensor Xb, Tensor Yb, GradientCheck? check)
+    public static ForwardState Run(MlpParameters p, Tensor Xb, Tensor Yb, IStepRecorder? steps)
     {
-        if (check is not null) foreach (var (name, t) in p.Named) check.Track(name, t);
+        steps ??= new PlainSteps();
+        foreach (var (name, t) in p.Named) steps.Step(name, _ => t);
         long n = Yb.shape[0];
-        Tensor T(string name, Tensor t) => check is null ? t : check.Track(name, t);
+        Tensor S(string name, StepFunction f) => steps.Step(name, f);
 
         // Linear layer 1
-        var emb = T("emb", p.C.index(Xb));
-        var embcat = T("embcat", emb.view(emb.shape[0], -1));
-        var hprebn = T("hprebn", embcat.matmul(p.W1) + p.b1);
+        var emb = S("emb", x => x("C").index(Xb));
+        var embcat = S("embcat", x => x("emb").view(n, -1));
+        var hprebn = S("hprebn", x => x("embcat").matmul(x("W1")) + x("b1"));
         // BatchNorm layer
-        var bnmeani = T("bnmeani", (1.0 / n) * hprebn.sum(0, keepdim: true));
-        var bndiff = T("bndiff", hprebn - bnmeani);
-        var bndiff2 = T("bndiff2", bndiff.pow(2));
-        var bnvar = T("bnvar", (1.0 / (n - 1)) * bndiff2.sum(0, keepdim: true)); // Bessel's correction
-        var bnvar_inv = T("bnvar_inv", (bnvar + BnEps).pow(-0.5));
-        var bnraw = T("bnraw", bndiff * bnvar_inv);
-        var hpreact = T("hpreact", p.bngain * bnraw + p.bnbias);
+        var bnmeani = S("bnmeani", x => (1.0 / n) * x("hprebn").sum(0, keepdim: true));
+        var bndiff = S("bndiff", x => x("hprebn") - x("bnmeani"));
+        var bndiff2 = S("bndiff2", x => x("bndiff").pow(2));
+        var bnvar = S("bnvar", x => (1.0 / (n - 1)) * x("bndiff2").sum(0, keepdim: true)); // Bessel's correction
+        var bnvar_inv = S("bnvar_inv", x => (x("bnvar") + BnEps).pow(-0.5));
+        var bnraw = S("bnraw", x => x("bndiff") * x("bnvar_inv"));
+        var hpreact = S("hpreact", x => x("bngain") * x("bnraw") + x("bnbias"));
         // Non-linearity
-        var h = T("h", tanh(hpreact));
+        var h = S("h", x => tanh(x("hpreact")));
         // Linear layer 2
-        var logits = T("logits", h.matmul(p.W2) + p.b2);
+        var logits = S("logits", x => x("h").matmul(x("W2")) + x("b2"));
         // Cross entropy loss, same as F.cross_entropy(logits, Yb)
-        var logit_maxes = T("logit_maxes", logits.max(1, keepdim: true).values);
-        var norm_logits = T("norm_logits", logits - logit_maxes); // subtract max for numerical stability
-        var counts = T("counts", norm_logits.exp());
-        var counts_sum = T("counts_sum", counts.sum(1, keepdim: true));
-        var counts_sum_inv = T("counts_sum_inv", counts_sum.pow(-1));
-        var probs = T("probs", counts * counts_sum_inv);
-        var logprobs = T("logprobs", probs.log());
-        var loss = T("loss", -logprobs.index(arange(n), Yb).mean());
+        var logit_maxes = S("logit_maxes", x => x("logits").max(1, keepdim: true).values);
+        var norm_logits = S("norm_logits", x => x("logits") - x("logit_maxes")); // subtract max for numerical stability
+        var counts = S("counts", x => x("norm_logits").exp());
+        var counts_sum = S("counts_sum", x => x("counts").sum(1, keepdim: true));
+        var counts_sum_inv = S("counts_sum_inv", x => x("counts_sum").pow(-1));
+        var probs = S("probs", x => x("counts") * x("counts_sum_inv"));
+        var logprobs = S("logprobs", x => x("probs").log());
+        var loss = S("loss", x => -x("logprobs").index(arange(n), Yb).mean());
 
         return new ForwardState(emb, embcat, hprebn, bnmeani, bndiff, bndiff2, bnvar, bnvar_inv, bnraw, hpreact, h,
             logits, logit_maxes, norm_logits, counts, counts_sum, counts_sum_inv, probs, logprobs, loss);

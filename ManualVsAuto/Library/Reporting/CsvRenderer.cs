@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using ManualVsAuto.Checking;
 
@@ -8,11 +9,13 @@ public static class CsvRenderer
 {
     public static readonly string[] Header =
     [
-        "name", "shape", "exact", "approximate", "expect_exact", "maxdiff", "max_rel_diff", "worst_index",
-        "manual_at_worst", "reference_at_worst", "ulps", "mismatches", "not_close", "numeric", "hint",
+        "name", "shape", "verdict", "passed", "exact", "approximate", "expect_exact", "maxdiff", "max_rel_diff", "worst_index",
+        "manual_at_worst", "reference_at_worst", "ulps", "mismatches", "not_close", "numeric", "inherits_from", "manual_shape",
+        "hint", "evidence",
     ];
 
-    public static string Render(CheckReport r)
+    /// <param name="require">The level <c>passed</c> is judged at (check's --require).</param>
+    public static string Render(CheckReport r, RequiredLevel require = RequiredLevel.Approx)
     {
         var sb = new StringBuilder();
         sb.AppendLine(string.Join(",", Header));
@@ -20,11 +23,12 @@ public static class CsvRenderer
         {
             string[] cells =
             [
-                row.Name, row.ShapeText, Bool(row.Exact), Bool(row.Approximate), Bool(row.ExpectExact),
-                Numbers.Full(row.MaxDiff), Numbers.Full(row.MaxRelDiff), row.WorstIndexText,
-                Numbers.Full(row.ManualAtWorst), Numbers.Full(row.ReferenceAtWorst), row.Ulps.ToString(),
-                row.Mismatches.ToString(), row.NotClose.ToString(),
-                row.Numeric is null ? "" : row.Numeric.Passed ? "pass" : "fail", row.Hint ?? "",
+                row.Name, row.ShapeText, row.VerdictText, Bool(row.Meets(require)), Bool(row.Exact), Bool(row.Approximate), Bool(row.ExpectExact),
+                Numbers.Full(row.MaxDiff), Numbers.Full(row.MaxRelDiff), row.WorstIndex is null ? "" : row.WorstIndexText,
+                Numbers.Full(row.ManualAtWorst), Numbers.Full(row.ReferenceAtWorst), row.Ulps?.ToString(CultureInfo.InvariantCulture) ?? "",
+                row.Mismatches.ToString(CultureInfo.InvariantCulture), row.NotClose.ToString(CultureInfo.InvariantCulture),
+                row.Numeric is null ? "" : row.Numeric.Passed ? "pass" : "fail", string.Join(" ", row.InheritsFrom),
+                row.ManualShape is null ? "" : Cmp.Shape(row.ManualShape), row.Hint ?? "", row.Evidence ?? "",
             ];
             sb.AppendLine(string.Join(",", cells.Select(Quote)));
         }

@@ -5,12 +5,12 @@ using ManualVsAuto.Checking;
 namespace ManualVsAuto.Reporting;
 
 /// <summary>
-/// The machine-readable report; its schema ("manualvsauto.report/1") is documented in the README.
+/// The machine-readable report; its schema ("manualvsauto.report/2") is documented in the README.
 /// Numbers keep full precision; non-finite ones are the strings "NaN", "Infinity", "-Infinity".
 /// </summary>
 public static class JsonRenderer
 {
-    public const string Schema = "manualvsauto.report/1";
+    public const string Schema = "manualvsauto.report/2";
 
     public static readonly JsonSerializerOptions Options = new()
     {
@@ -31,8 +31,9 @@ public static class JsonRenderer
         r.Loss,
         require,
         r.Rows.Select(row => new JsonRow(
-            row.Name, row.Shape, row.Exact, row.Approximate, row.ExpectExact, row.Meets(require), row.MaxDiff, row.MaxRelDiff,
-            row.WorstIndex ?? [], row.ManualAtWorst, row.ReferenceAtWorst, row.Ulps, row.Mismatches, row.NotClose, row.Hint,
+            row.Name, row.Shape, row.Verdict, row.VerdictText, row.InheritsFrom, row.DecidedLocally, row.Cause, row.Evidence, row.ManualShape,
+            row.Exact, row.Approximate, row.ExpectExact, row.Meets(require), row.MaxDiff, row.MaxRelDiff,
+            row.WorstIndex, row.ManualAtWorst, row.ReferenceAtWorst, row.Ulps, row.Mismatches, row.NotClose, row.Hint,
             row.Numeric is { } n
                 ? new JsonNumeric(n.Mode.ToString().ToLowerInvariant(), n.Passed, n.WorstAbsDiff, n.NumericAtWorst, n.ManualAtWorst, n.Checked, n.ConvertedToFloat64, n.Note)
                 : null)).ToList(),
@@ -53,8 +54,10 @@ public sealed record JsonSettings(ulong Seed, int BatchSize, int Hidden, string 
 public sealed record JsonVersions(string TorchSharp, string LibTorch);
 
 public sealed record JsonRow(
-    string Name, long[] Shape, bool Exact, bool Approximate, bool ExpectExact, bool Passed, double MaxDiff, double MaxRelDiff,
-    long[] WorstIndex, double ManualAtWorst, double ReferenceAtWorst, long Ulps, long Mismatches, long NotClose,
+    string Name, long[] Shape, Verdict Verdict, string VerdictText, IReadOnlyList<string> InheritsFrom, bool DecidedLocally,
+    string? Cause, string? Evidence, long[]? ManualShape,
+    bool Exact, bool Approximate, bool ExpectExact, bool Passed, double MaxDiff, double MaxRelDiff,
+    long[]? WorstIndex, double ManualAtWorst, double ReferenceAtWorst, long? Ulps, long Mismatches, long NotClose,
     string? Hint, JsonNumeric? Numeric);
 
 public sealed record JsonNumeric(

@@ -12,10 +12,10 @@ public static class MarkdownRenderer
         var sb = new StringBuilder();
         sb.AppendLine($"**loss** {r.Loss.ToString("F4", CultureInfo.InvariantCulture)} · {ReportText.Settings(r)} · {ReportText.Versions(r)}");
         sb.AppendLine();
-        sb.AppendLine("| name | shape | exact | approximate | maxdiff | ulps | numeric |");
-        sb.AppendLine("|---|---|---|---|--:|--:|---|");
+        sb.AppendLine("| name | shape | verdict | exact | approximate | maxdiff | ulps | numeric |");
+        sb.AppendLine("|---|---|---|---|---|--:|--:|---|");
         foreach (var row in r.Rows)
-            sb.AppendLine($"| `{Cell(row.Name)}` | {row.ShapeText} | {Mark(row.Exact)} | {Mark(row.Approximate)} | {Numbers.Diff(row.MaxDiff)} | {Numbers.Ulps(row.Ulps)} | {ReportText.Numeric(row)} |");
+            sb.AppendLine($"| `{Cell(row.Name)}` | {row.ShapeText} | {Cell(row.VerdictText)} | {Mark(row.Exact)} | {Mark(row.Approximate)} | {RowsText.MaxDiff(row)} | {RowsText.UlpsText(row)} | {ReportText.Numeric(row)} |");
         sb.AppendLine();
         foreach (var line in ReportText.ForwardLines(r)) sb.AppendLine($"- {Cell(line)}");
         foreach (var d in r.Rows.Select(ReportText.Detail).OfType<string>()) sb.AppendLine($"- {Cell(d)}");

@@ -23,13 +23,17 @@ public static class ReportText
     {
         if (row.Exact && row.Numeric?.Passed != false) return null;
         var text = row.Exact ? $"{row.Name}: exact"
-            : $"{row.Name}: worst at {row.WorstIndexText}: manual {Numbers.Value(row.ManualAtWorst)} vs autograd {Numbers.Value(row.ReferenceAtWorst)} " +
-              $"({Numbers.Ulps(row.Ulps)} ulps), max rel diff {Numbers.Diff(row.MaxRelDiff)}, {row.Mismatches}/{row.Count} differ, {row.NotClose} not close";
+            : row.Verdict is Verdict.ShapeMismatch or Verdict.DtypeMismatch ? $"{row.Name}: {row.VerdictText}"
+            : $"{row.Name}: {row.VerdictText}: worst at {row.WorstIndexText}: manual {Numbers.Value(row.ManualAtWorst)} vs autograd {Numbers.Value(row.ReferenceAtWorst)} " +
+              $"({Ulps(row)}), max rel diff {Numbers.Diff(row.MaxRelDiff)}, {row.Mismatches}/{row.Count} differ, {row.NotClose} not close";
         if (row.Hint is not null) text += $" — {row.Hint}";
+        if (row.Evidence is not null && row.Verdict is not Verdict.Exact) text += $" — {row.Evidence}";
         if (row.Numeric is { Passed: false } n) text += $" — numeric: {n.Summary}";
         else if (row.Numeric?.Note is { } note) text += $" ({note})";
         return text;
     }
+
+    private static string Ulps(GradientRow row) => RowsText.UlpsText(row) is var u && row.Ulps is not null ? u + " ulps" : u;
 
     public static IEnumerable<string> ForwardLines(CheckReport r) =>
         r.Forward.Select(f => $"{f.Name}: max abs diff from the chunked forward {Numbers.Diff(f.MaxDiff)}");

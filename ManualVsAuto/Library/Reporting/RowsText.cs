@@ -23,24 +23,25 @@ public static class RowsText
     {
         ArgumentNullException.ThrowIfNull(rows);
         bool numeric = rows.Any(r => r.Numeric is not null);
-        var header = new List<string> { "name", "shape", "exact", "approximate", "maxdiff", "ulps", "worst", "manual", "autograd" };
+        var header = new List<string> { "name", "shape", "verdict", "exact", "approximate", "maxdiff", "ulps", "worst", "manual", "autograd" };
         if (numeric) header.Add("numeric");
         header.Add("hint");
         // Right-aligned: maxdiff, ulps, manual, autograd.
-        var right = new HashSet<int> { 4, 5, 7, 8 };
+        var right = new HashSet<int> { 5, 6, 8, 9 };
 
         var lines = new List<string[]> { header.ToArray() };
         foreach (var row in rows)
         {
-            bool differs = !row.Exact;
+            bool differs = row.WorstIndex is not null;
             var cells = new List<string>
             {
                 row.Name,
                 row.ShapeText,
+                row.VerdictText,
                 Flag(row.Exact) + (row.ExpectExact ? "" : ApproximateByConstructionMark),
                 Flag(row.Approximate),
-                Numbers.Diff(row.MaxDiff),
-                Numbers.Ulps(row.Ulps),
+                MaxDiff(row),
+                UlpsText(row),
                 differs ? row.WorstIndexText : "-",
                 differs ? Value(row.ManualAtWorst) : "-",
                 differs ? Value(row.ReferenceAtWorst) : "-",
@@ -78,7 +79,8 @@ public static class RowsText
 
     /// <summary>
     /// One line over all rows, e.g. <c>8/8 exact · 1/1 approximate by construction · numeric 4/4 pass</c>; rows
-    /// that are not exact also get an approximate count, e.g. <c>7/8 exact, 8/8 approximate</c>.
+    /// that are not exact also get an approximate count, e.g. <c>7/8 exact, 8/8 approximate</c>, and the verdicts
+    /// that are not read off the comparison are named, e.g. <c>1 mistake, at bndiff (a missing path); 19 rows inherit it</c>.
     /// </summary>
     public static string Summary(IReadOnlyList<GradientRow> rows)
     {
@@ -97,8 +99,51 @@ public static class RowsText
         var checkedNumerically = rows.Where(r => r.Numeric is not null).ToList();
         if (checkedNumerically.Count > 0)
             parts.Add($"numeric {checkedNumerically.Count(r => r.Numeric!.Passed)}/{checkedNumerically.Count} pass");
+        if (Mistakes(rows) is { } mistakes) parts.Add(mistakes);
+        int ill = rows.Count(r => r.Verdict == Verdict.IllConditioned), noise = rows.Count(r => r.Verdict == Verdict.RoundingNoise);
+        int undecided = rows.Count(r => r.Verdict == Verdict.Undecided);
+        if (ill > 0) parts.Add($"{ill} ill-conditioned in float32 (right in float64)");
+        if (noise > 0) parts.Add($"{noise} rounding noise (true gradient 0)");
+        if (undecided > 0) parts.Add($"{undecided} float32 cannot decide");
         return string.Join(" · ", parts);
     }
+
+    /// <summary>"2 mistakes, at probs (a sign error) and bndiff (a missing path); 19 rows inherit them", or null.</summary>
+    private static string? Mistakes(IReadOnlyList<GradientRow> rows)
+    {
+        var origins = rows.Where(r => r.Verdict is Verdict.Wrong or Verdict.ShapeMismatch or Verdict.DtypeMismatch).ToList();
+        var heirs = rows.Where(r => r.Verdict == Verdict.Inherits).ToList();
+        if (origins.Count == 0 && heirs.Count == 0) return null;
+        bool likely = origins.Any(r => r.Verdict == Verdict.Wrong && !r.DecidedLocally) || heirs.Any(r => !r.DecidedLocally);
+        var at = origins.Select(r => r.Name + (Cause(r) is { } c ? $" ({c})" : "")).ToList();
+        string where = at.Count switch
+        {
+            0 => "",
+            1 => at[0],
+            _ => string.Join(", ", at.Take(at.Count - 1)) + " and " + at[^1],
+        };
+        string text = origins.Count == 0 ? "no mistake located"
+            : $"{origins.Count} mistake{(origins.Count == 1 ? "" : "s")}, {(likely ? "likely " : "")}at {where}";
+        if (heirs.Count > 0)
+            text += $"; {heirs.Count} row{(heirs.Count == 1 ? "" : "s")} {(likely ? "may " : "")}inherit{(heirs.Count == 1 && !likely ? "s" : "")} " +
+                    (origins.Count == 1 ? "it" : "them");
+        return text;
+    }
+
+    private static string? Cause(GradientRow r) => r.Verdict switch
+    {
+        Verdict.ShapeMismatch => "shape mismatch",
+        Verdict.DtypeMismatch => "dtype mismatch",
+        _ => r.Cause,
+    };
+
+    /// <summary>maxdiff, or "-" when nothing could be compared (a shape or dtype mismatch).</summary>
+    public static string MaxDiff(GradientRow row) =>
+        row.Verdict is Verdict.ShapeMismatch or Verdict.DtypeMismatch ? "-" : Numbers.Diff(row.MaxDiff);
+
+    /// <summary>Ulps at the worst element; "sign differs" when the two values there have opposite signs, "-" when not countable.</summary>
+    public static string UlpsText(GradientRow row) => row.Ulps is { } u ? Numbers.Ulps(u)
+        : row.WorstIndex is not null && row.ManualAtWorst * row.ReferenceAtWorst < 0 ? "sign differs" : "-";
 
     private static string Flag(bool b) => b ? "True" : "False";
 
@@ -109,6 +154,7 @@ public static class RowsText
     {
         var parts = new List<string>();
         if (row.Hint is not null) parts.Add(row.Hint);
+        if (row.Evidence is not null && row.Verdict is not (Verdict.Inherits or Verdict.Exact)) parts.Add(row.Evidence);
         if (row.Numeric is { Passed: false } n) parts.Add("numeric: " + n.Summary);
         return string.Join(" — ", parts);
     }

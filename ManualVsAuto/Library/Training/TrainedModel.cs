@@ -45,9 +45,9 @@ public sealed record LayerInference(Sequential Model, int BlockSize) : ITrainedM
         for (long start = 0; start < split.Count; start += Chunk)
         {
             using var scope = NewDisposeScope();
-            long n = Math.Min(Chunk, split.Count - start);
-            var logits = Model.Forward(split.X.narrow(0, start, n), ForwardMode.Eval);
-            sum += F.cross_entropy(logits, split.Y.narrow(0, start, n), reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
+            var (X, Y) = split.Slice(start, (int)Math.Min(Chunk, split.Count - start));
+            var logits = Model.Forward(X, ForwardMode.Eval);
+            sum += F.cross_entropy(logits, Y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
         }
         return sum / split.Count;
     }
