@@ -42,8 +42,7 @@ public static class CheckCommand
         var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
 
         var cmd = new Command("check",
-            "Compare every manual gradient with autograd's and print the report (the default command). " +
-            "Exit codes: 0 every gradient row meets --require, 1 a row falls short, 2 usage or input error.")
+            "Compare every manual gradient with autograd's and print the report (the default command). " + ExitCodes.Help)
         {
             seed, batch, hidden, data, threads, dtype, format, require, numeric, plot,
         };
@@ -51,11 +50,15 @@ public static class CheckCommand
         {
             var plotPath = r.GetValue(plot) is { } pp ? PngFile.Validate(pp) : null;
             var settings = new CheckSettings(
-                r.GetValue(seed), r.GetValue(batch), r.GetValue(hidden), r.GetValue(threads),
+                r.GetValue(seed), r.GetValue(batch), r.GetValue(hidden), Opt.CapThreads(r.GetValue(threads), Console.Error),
                 r.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32,
                 r.GetValue(numeric) switch { "full" => FiniteDifferenceMode.Full, "off" => null, _ => FiniteDifferenceMode.Fast });
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
-            var split = Dataset.Split(NamesFile.Load(path));
+            var names = NamesFile.Load(path);
+            DataSize.EnsureTraining("check", names, path);
+            MemoryBudget.Ensure(MemoryBudget.Check(settings.Hidden, settings.BatchSize, settings.Dtype == ScalarType.Float64 ? 8 : 4, settings.Numeric is not null),
+                $"check with --hidden {settings.Hidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
+            var split = Dataset.Split(names);
             var report = LectureCheck.Run(split.Train, settings);
             var level = Enum.Parse<RequiredLevel>(r.GetValue(require)!, ignoreCase: true);
 

@@ -44,8 +44,7 @@ public static class Dataset
     {
         var shuffled = words.ToList();
         new PythonRandom(seed).Shuffle(shuffled);
-        int n1 = (int)(0.8 * shuffled.Count);
-        int n2 = (int)(0.9 * shuffled.Count);
+        var (n1, n2) = SplitSizes.Bounds(shuffled.Count);
         return new DataSplit(
             shuffled,
             Build(shuffled.Take(n1), blockSize),

@@ -8,6 +8,12 @@ public static class CheckpointLocation
     public static string Default() =>
         Path.Combine(DataLocator.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "checkpoints", "mlp.ckpt");
 
-    public static string Resolve(string? explicitPath) =>
-        explicitPath is null ? Default() : Path.GetFullPath(explicitPath);
+    /// <exception cref="CheckpointException">The path is a directory.</exception>
+    public static string Resolve(string? explicitPath)
+    {
+        string full = explicitPath is null ? Default() : Path.GetFullPath(explicitPath);
+        if (Directory.Exists(full))
+            throw new CheckpointException($"{full} is a directory, not a checkpoint file; give --checkpoint a file path such as {Path.Combine(full, "mlp.ckpt")}.");
+        return full;
+    }
 }

@@ -47,15 +47,14 @@ public static class Inference
     public const int MaxNameLength = 100;
 
     /// <summary>The lecture's sampling loop: start from '...', draw with <c>multinomial</c> until '.', which is kept
-    /// (or until <see cref="MaxNameLength"/> characters).</summary>
-    public static IReadOnlyList<string> Sample(MlpParameters p, BatchNormStats bn, int count, ulong seed, int blockSize = Dataset.LectureBlockSize)
+    /// (or until <see cref="MaxNameLength"/> characters). Names are yielded as they are made, so a large count streams.</summary>
+    public static IEnumerable<string> Sample(MlpParameters p, BatchNormStats bn, int count, ulong seed, int blockSize = Dataset.LectureBlockSize)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var g = new Generator(seed);
         var bnmean = bn.Mean.ToTensor();
         var bnvar = bn.Var.ToTensor();
-        var names = new List<string>(count);
         for (int i = 0; i < count; i++)
         {
             var context = new long[blockSize];
@@ -71,8 +70,7 @@ public static class Inference
                 outName.Append(Vocabulary.ToChar(ix));
                 if (ix == 0 || outName.Length >= MaxNameLength) break;
             }
-            names.Add(outName.ToString());
+            yield return outName.ToString();
         }
-        return names;
     }
 }

@@ -42,13 +42,17 @@ public sealed class TrainingRun : IDisposable
     }
 
     /// <summary>Continues from a checkpoint: its parameters, its generator state, its loss history.</summary>
-    public static TrainingRun Resume(Checkpoint c)
+    /// <param name="steps">A new total (at least the checkpoint's step), e.g. to extend a finished run; the schedule is a
+    /// function of the step, so the result is the same as a run started with this many steps.</param>
+    public static TrainingRun Resume(Checkpoint c, int? steps = null)
     {
-        var g = new Generator(c.Settings.Seed);
+        if (steps < c.Step) throw new ArgumentOutOfRangeException(nameof(steps), $"the checkpoint is already at step {c.Step}");
+        var settings = c.Settings with { Steps = steps ?? c.Settings.Steps };
+        var g = new Generator(settings.Seed);
         c.RestoreGenerator(g);
         var p = c.ToParameters();
         foreach (var t in p.All) t.DetachFromDisposeScope();
-        return new TrainingRun(c.Settings, c.DataSha256, CreateTrainer(c.Settings.Backward, p), g, c.Step, c.Losses);
+        return new TrainingRun(settings, c.DataSha256, CreateTrainer(settings.Backward, p), g, c.Step, c.Losses);
     }
 
     public static ITrainer CreateTrainer(BackwardKind kind, MlpParameters p) => kind switch
