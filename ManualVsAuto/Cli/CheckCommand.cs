@@ -67,7 +67,7 @@ public static class CheckCommand
                 case ReportFormat.Json: Console.Out.Write(JsonRenderer.Render(report, level) + Environment.NewLine); break;
                 case ReportFormat.Markdown: Console.Out.Write(MarkdownRenderer.Render(report)); break;
                 case ReportFormat.Csv: Console.Out.Write(CsvRenderer.Render(report)); break;
-                default: TableRenderer.Render(report, Terminal.Console()); break;
+                default: TableRenderer.Render(report, Terminal.Console(), level); break;
             }
             if (plotPath is not null && report.Dlogits is { } dl)
             {
