@@ -116,9 +116,9 @@ public sealed class TrainCliTests : IDisposable
         Assert.Contains("--overwrite", again.Stderr);
         Assert.Equal(before, File.ReadAllBytes(Ckpt()));
 
-        var conflict = Run("train", "--resume", "--steps", "60", "--hidden", "16", "--checkpoint", Ckpt());
+        var conflict = Run("train", "--resume", "--hidden", "32", "--checkpoint", Ckpt());
         Assert.Equal(2, conflict.ExitCode);
-        Assert.Contains("--steps 60 (the checkpoint has 50)", conflict.Stderr);
+        Assert.Contains("--hidden 32 (the checkpoint has 16)", conflict.Stderr);
         Assert.Equal(before, File.ReadAllBytes(Ckpt()));
 
         var both = Run("train", "--resume", "--overwrite", "--checkpoint", Ckpt());
@@ -185,24 +185,31 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(2, bad.ExitCode);
     }
 
-    /// <summary>Ctrl+C (SIGINT) stops at a step boundary, saves, exits 130; --resume finishes the run, and a mid-run
-    /// checkpoint can be sampled (it is calibrated from the data first).</summary>
-    [DataFact]
-    public async Task CtrlCSavesAndExits130AndTheMidRunCheckpointSamples()
+    /// <summary>Starts a long run, waits until it trains, sends the signal, and returns how it ended.</summary>
+    private async Task<(int ExitCode, string Stderr)> TrainThenSignal(string signal)
     {
-        if (OperatingSystem.IsWindows()) return; // SIGINT via kill(1)
         var psi = CliRunner.StartInfo(dir, "train", "--steps", "50000000", "--hidden", "8", "--checkpoint", Ckpt(), "--checkpoint-every", "1000000");
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         string first = await p.StandardOutput.ReadLineAsync() ?? ""; // "      0/50000000: ...": training has started
         Assert.Contains("0/50000000", first);
         await Task.Delay(300);
-        using (var kill = Process.Start("kill", ["-INT", p.Id.ToString()])) await kill.WaitForExitAsync();
+        using (var kill = Process.Start("kill", [signal, p.Id.ToString()])) await kill.WaitForExitAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await p.WaitForExitAsync(timeout.Token);
-        string err = await stderr;
-        Assert.Equal(130, p.ExitCode);
+        return (p.ExitCode, await stderr);
+    }
+
+    /// <summary>Ctrl+C (SIGINT) stops at a step boundary, saves, exits 130; --resume finishes the run, and a mid-run
+    /// checkpoint can be sampled (it is calibrated from the data first).</summary>
+    [DataFact]
+    public async Task CtrlCSavesAndExits130AndTheMidRunCheckpointSamples()
+    {
+        if (OperatingSystem.IsWindows()) return; // SIGINT via kill(1)
+        var (code, err) = await TrainThenSignal("-INT");
+        Assert.Equal(130, code);
         Assert.Contains("Interrupted at step", err);
+        Assert.Contains($"Continue with: dotnet run --project ManualVsAuto -- train --resume --checkpoint {Ckpt()}", err);
         var c = CheckpointFile.Read(Ckpt());
         Assert.InRange(c.Step, 1, 50_000_000 - 1);
         Assert.Equal(c.Step, c.Losses.Length);
@@ -213,17 +220,67 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(3, s.Stdout.TrimEnd().Split('\n').Length);
     }
 
+    /// <summary>A plain kill (SIGTERM) saves a checkpoint like Ctrl+C and exits 143.</summary>
     [DataFact]
-    public void ResumingAFinishedRunRedoesOnlyTheFinalEvaluation()
+    public async Task SigtermSavesAndExits143()
     {
-        Assert.Equal(0, Run(Small(Ckpt(), "--checkpoint-every", "100")).ExitCode);
-        var done = CheckpointFile.Read(Ckpt());
+        if (OperatingSystem.IsWindows()) return;
+        var (code, err) = await TrainThenSignal("-TERM");
+        Assert.Equal(143, code);
+        Assert.Contains("Stopped by SIGTERM at step", err);
+        var c = CheckpointFile.Read(Ckpt());
+        Assert.InRange(c.Step, 1, 50_000_000 - 1);
+        Assert.Equal(c.Step, c.Losses.Length);
+    }
+
+    [DataFact]
+    public void ResumingAFinishedRunReprintsItsResultAndChangesNothing()
+    {
+        var first = Run(Small(Ckpt(), "--checkpoint-every", "100"));
+        Assert.Equal(0, first.ExitCode);
+        var before = File.ReadAllBytes(Ckpt());
         var r = Run("train", "--resume", "--checkpoint", Ckpt(), "--steps", "300");
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("Resuming at step 300", r.Stderr);
-        Assert.StartsWith("train ", r.Stdout);
-        var again = CheckpointFile.Read(Ckpt());
-        Assert.Equal(done.Losses, again.Losses);
-        Assert.Equal(done.Parameters.SelectMany(p => p.Array.Data), again.Parameters.SelectMany(p => p.Array.Data));
+        Assert.Contains("is a finished run", r.Stderr);
+        Assert.Contains("nothing to train", r.Stderr);
+        Assert.DoesNotContain("Resuming", r.Stderr);
+        Assert.Equal(first.Stdout.Split('\n')[1..], r.Stdout.Split('\n')); // train, val and the names, without the loss line
+        Assert.Equal(before, File.ReadAllBytes(Ckpt()));
+    }
+
+    [DataFact]
+    public void ResumeWithMoreStepsExtendsTheRunToTheSameResultAsALongerRun()
+    {
+        Assert.Equal(0, Run(Small(Ckpt("short.ckpt"), "--steps", "150")).ExitCode);
+        var extended = Run("train", "--resume", "--checkpoint", Ckpt("short.ckpt"), "--steps", "300");
+        Assert.Equal(0, extended.ExitCode);
+        Assert.Contains("extending the run from 150 to 300 steps", extended.Stderr);
+        Assert.Equal(0, Run(Small(Ckpt("straight.ckpt"), "--steps", "300")).ExitCode);
+
+        var a = CheckpointFile.Read(Ckpt("short.ckpt"));
+        var b = CheckpointFile.Read(Ckpt("straight.ckpt"));
+        Assert.Equal(300, a.Settings.Steps);
+        Assert.Equal(b.Losses, a.Losses);
+        Assert.Equal(b.Parameters.SelectMany(p => p.Array.Data), a.Parameters.SelectMany(p => p.Array.Data));
+
+        var shorter = Run("train", "--resume", "--checkpoint", Ckpt("short.ckpt"), "--steps", "200");
+        HardeningCliTests.AssertOneLineError(shorter, 2, "--steps 200 is below step 300");
+    }
+
+    [Theory]
+    [InlineData(1_000, 100_000, "lr 0.1, seed")]
+    [InlineData(150_000, 100_000, "lr 0.1 then 0.01 from step 100,000, seed")]
+    [InlineData(1_000, 0, "lr 0.01, seed")]
+    public void TheRunHeaderShowsOnlyTheScheduleThatApplies(int steps, int decayStep, string schedule) =>
+        Assert.Contains(schedule, new TrainingSettings(Steps: steps, DecayStep: decayStep).Describe());
+
+    [DataFact]
+    public void ADivergedRunPrintsNoSpeedLine()
+    {
+        var r = Run(Small(Ckpt(), "--lr", "1e20"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.DoesNotContain("steps in", r.Stderr);
+        Assert.Contains("Training 300 steps, n_hidden 16, batch 32, lr 1E+20, seed", r.Stderr);
+        Assert.DoesNotContain("then", r.Stderr.Split('\n')[0]);
     }
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using ManualVsAuto.Checking;
 using ManualVsAuto.Data;
 
@@ -9,38 +11,82 @@ public static class App
 {
     public static int Run(string[] args)
     {
-        var root = new RootCommand("ManualVsAuto: checks hand-derived gradients against autograd (makemore part 4, \"becoming a backprop ninja\").");
+        var root = new RootCommand("ManualVsAuto: checks hand-derived gradients against autograd (makemore part 4, \"becoming a backprop ninja\"). " + ExitCodes.Help);
         var check = CheckCommand.Create();
         // `check` is the default: the root takes the same options and does the same thing.
         foreach (var o in check.Options) root.Options.Add(o);
         root.Action = check.Action;
+        check.Options.Add(new VersionOption()); // the root has its own --version
         root.Subcommands.Add(check);
         foreach (var c in ExtraCommands()) root.Subcommands.Add(c);
+        root.Subcommands.Add(HelpCommand(root));
 
-        try
+        return Guard(() =>
         {
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
-                // Some parser messages span lines (lists of choices): keep the error to one line.
-                var message = string.Join(" ", parsed.Errors[0].Message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
-                Console.Error.WriteLine($"error: {message} See --help.");
+                Console.Error.WriteLine($"error: {ParseErrors.Describe(parsed)} See --help.");
                 return ExitCodes.Usage;
             }
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }, Console.Error, debug: Environment.GetEnvironmentVariable("MVA_DEBUG") == "1");
+    }
+
+    /// <summary>Runs <paramref name="body"/>, turning a failure into one line on <paramref name="err"/> and its exit code:
+    /// bad input or too little memory 2, anything else (a bug) 70, with the stack trace only when <paramref name="debug"/>.</summary>
+    public static int Guard(Func<int> body, TextWriter err, bool debug)
+    {
+        try
+        {
+            return body();
         }
         catch (Exception e) when (e is DataException or GradientCheckException or UserInputException or Training.CheckpointException or Plots.PlotPathException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            err.WriteLine($"error: {e.Message}");
             return ExitCodes.Usage;
         }
-        catch (Exception e) when (Environment.GetEnvironmentVariable("MVA_DEBUG") != "1")
+        catch (Exception e) when (OutOfMemory(e) is { } message)
         {
-            Console.Error.WriteLine($"error: unexpected {e.GetType().Name}: {e.Message} (set MVA_DEBUG=1 for a stack trace)");
-            return ExitCodes.Failed;
+            err.WriteLine($"error: {message}");
+            return ExitCodes.Usage;
+        }
+        catch (Exception e)
+        {
+            err.WriteLine(debug
+                ? $"error: internal error: {e}"
+                : $"error: internal error: {e.GetType().Name}: {FirstLine(e.Message)} (please report it; set MVA_DEBUG=1 for a stack trace)");
+            return ExitCodes.Internal;
         }
     }
 
     /// <summary>Subcommands beyond check (train, sample, benchmark) register here.</summary>
     private static IEnumerable<Command> ExtraCommands() => [BenchmarkCommand.Create(), TrainCommand.Create(), SampleCommand.Create()];
+
+    /// <summary><c>help [command]</c>: the same as <c>[command] --help</c>.</summary>
+    private static Command HelpCommand(RootCommand root)
+    {
+        var name = new Argument<string?>("command") { Description = "the command to explain", Arity = ArgumentArity.ZeroOrOne };
+        name.AcceptOnlyFromAmong([.. root.Subcommands.Select(c => c.Name)]);
+        var help = new Command("help", "Show the help of the program or of one command.") { name };
+        help.SetAction(r => root.Parse(r.GetValue(name) is { } c ? [c, "--help"] : ["--help"]).Invoke());
+        return help;
+    }
+
+    /// <summary>A failed native or managed allocation as one line, or null when <paramref name="e"/> is something else.</summary>
+    public static string? OutOfMemory(Exception e)
+    {
+        if (e is OutOfMemoryException or InsufficientMemoryException)
+            return "out of memory; try a smaller --hidden or --batch-size.";
+        // libtorch: "[enforce fail at alloc_cpu.cpp:…] data. DefaultCPUAllocator: not enough memory: you tried to allocate N bytes."
+        if (e is ExternalException && (e.Message.Contains("DefaultCPUAllocator", StringComparison.Ordinal) || e.Message.Contains("alloc_cpu", StringComparison.Ordinal)))
+        {
+            var m = Regex.Match(e.Message, @"allocate (\d+) bytes");
+            string size = m.Success ? $" of {MemoryBudget.Size(double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))}" : "";
+            return $"out of memory: libtorch could not allocate a tensor{size}; try a smaller --hidden or --batch-size.";
+        }
+        return null;
+    }
+
+    private static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
 }

@@ -45,8 +45,7 @@ public static class CheckCommand
                               "(seed 42 and --hidden 128 unless given)");
 
         var cmd = new Command("check",
-            "Compare every manual gradient with autograd's and print the report (the default command). " +
-            "Exit codes: 0 every gradient row meets --require, 1 a row falls short, 2 usage or input error.")
+            "Compare every manual gradient with autograd's and print the report (the default command). " + ExitCodes.Help)
         {
             seed, batch, hidden, data, threads, dtype, format, require, numeric, plot, model,
         };
@@ -58,11 +57,15 @@ public static class CheckCommand
             bool Given(Option o) => r.GetResult(o) is { Implicit: false };
             var settings = new CheckSettings(
                 waveNet && !Given(seed) ? WaveNet.LectureSeed : r.GetValue(seed), r.GetValue(batch),
-                waveNet && !Given(hidden) ? WaveNet.LectureNHidden : r.GetValue(hidden), r.GetValue(threads),
+                waveNet && !Given(hidden) ? WaveNet.LectureNHidden : r.GetValue(hidden), Opt.CapThreads(r.GetValue(threads), Console.Error),
                 r.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32,
                 r.GetValue(numeric) switch { "full" => FiniteDifferenceMode.Full, "off" => null, _ => FiniteDifferenceMode.Fast });
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
-            var split = Dataset.Split(NamesFile.Load(path), waveNet ? WaveNet.BlockSize : Dataset.LectureBlockSize);
+            var names = NamesFile.Load(path);
+            DataSize.EnsureTraining("check", names, path);
+            MemoryBudget.Ensure(MemoryBudget.Check(settings.Hidden, settings.BatchSize, settings.Dtype == ScalarType.Float64 ? 8 : 4, settings.Numeric is not null),
+                $"check with --hidden {settings.Hidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
+            var split = Dataset.Split(names, waveNet ? WaveNet.BlockSize : Dataset.LectureBlockSize);
             var report = waveNet ? LayerCheck.RunWaveNet(split.Train, settings) : LectureCheck.Run(split.Train, settings);
             var level = Enum.Parse<RequiredLevel>(r.GetValue(require)!, ignoreCase: true);
 
@@ -71,7 +74,7 @@ public static class CheckCommand
                 case ReportFormat.Json: Console.Out.Write(JsonRenderer.Render(report, level) + Environment.NewLine); break;
                 case ReportFormat.Markdown: Console.Out.Write(MarkdownRenderer.Render(report)); break;
                 case ReportFormat.Csv: Console.Out.Write(CsvRenderer.Render(report, level)); break;
-                default: TableRenderer.Render(report, Terminal.Console()); break;
+                default: TableRenderer.Render(report, Terminal.Console(), level); break;
             }
             if (plotPath is not null && report.Dlogits is { } dl)
             {

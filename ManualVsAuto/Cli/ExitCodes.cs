@@ -9,9 +9,21 @@ public static class ExitCodes
     /// <summary>A gradient row falls short, or training diverged (loss NaN/inf) or failed verification.</summary>
     public const int Failed = 1;
 
-    /// <summary>A usage or input error: bad option value, missing or malformed data or checkpoint.</summary>
+    /// <summary>A usage or input error: bad option value, missing or malformed data or checkpoint, too little memory for the run.</summary>
     public const int Usage = 2;
 
-    /// <summary>Interrupted by Ctrl+C (after saving a checkpoint).</summary>
+    /// <summary>An internal error (a bug): <c>EX_SOFTWARE</c> from sysexits.h, so CI can tell a crash from a wrong gradient.</summary>
+    public const int Internal = 70;
+
+    /// <summary>Interrupted by Ctrl+C (after saving a checkpoint): 128 + SIGINT.</summary>
     public const int Interrupted = 130;
+
+    /// <summary>Stopped by SIGTERM, e.g. a plain <c>kill</c> (after saving a checkpoint): 128 + SIGTERM.</summary>
+    public const int Terminated = 143;
+
+    /// <summary>The table, as --help shows it.</summary>
+    public const string Help =
+        "Exit codes: 0 success; 1 a gradient falls short, --verify-every fails or training diverges; " +
+        "2 a usage or input error, including a run refused for lack of memory; 70 an internal error; " +
+        "130 interrupted by Ctrl+C, 143 by SIGTERM (train saves a checkpoint first).";
 }

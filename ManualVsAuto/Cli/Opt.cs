@@ -1,42 +1,64 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace ManualVsAuto.Cli;
 
 /// <summary>
-/// Option factories with range checks, so a bad value is a parse error (exit code 2), not a crash.
-/// System.CommandLine prints each default in --help as "[default: …]".
+/// Option factories whose parse and range errors say in words what is allowed (never a .NET type name), so a bad
+/// value is a one-line parse error (exit code 2), not a crash. System.CommandLine prints each default in --help as
+/// "[default: …]".
 /// </summary>
 public static class Opt
 {
     public static Option<int> Int(string name, int defaultValue, string description, int min, string? why = null) =>
-        Checked(new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue },
-            v => v < min ? $"{name} must be at least {min}{(why is null ? "" : $" ({why})")}, got {v}." : null);
+        Parsed(new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue }, text =>
+            !int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v)
+                ? (0, $"{name} must be a whole number from {min} to {int.MaxValue}, got '{text}'.")
+                : v < min ? (v, $"{name} must be at least {min}{(why is null ? "" : $" ({why})")}, got {v}.")
+                : (v, null));
 
+    /// <summary>A positive, finite number. Every spelling of infinity or NaN (Infinity, inf, ∞, NaN, nan) gets the same message.</summary>
     public static Option<double> PositiveDouble(string name, double defaultValue, string description) =>
-        Checked(new Option<double>(name) { Description = description, DefaultValueFactory = _ => defaultValue },
-            v => !(v > 0) || double.IsInfinity(v) ? $"{name} must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}." : null);
+        Parsed(new Option<double>(name) { Description = description, DefaultValueFactory = _ => defaultValue }, text =>
+            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0 && double.IsFinite(v)
+                ? (v, null)
+                : (0, $"{name} must be a positive number such as 0.1 or 1e-3 (not infinite or NaN), got '{text}'."));
 
     public static Option<ulong> Seed(ulong defaultValue, string description) =>
-        new("--seed") { Description = description, DefaultValueFactory = _ => defaultValue };
+        Parsed(new Option<ulong>("--seed") { Description = description, DefaultValueFactory = _ => defaultValue }, text =>
+            ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v)
+                ? (v, null)
+                : (0, $"--seed must be a whole number from 0 to {ulong.MaxValue}, got '{text}'."));
 
     public static Option<string?> Path(string name, string description) =>
         new(name) { Description = description };
 
     public static Option<int> Threads() =>
-        Int("--threads", 1, "libtorch intra-op threads; 1 is fastest for a model this small", 1);
+        Int("--threads", 1, $"libtorch intra-op threads, at most the processor count ({Environment.ProcessorCount} here); 1 is fastest for a model this small", 1);
 
     public static Option<string> Model(string description) =>
         new Option<string>("--model") { Description = description, DefaultValueFactory = _ => "mlp" }.AcceptOnlyFromAmong("mlp", "wavenet");
 
-    /// <summary>Adds a range check that runs only once the value parsed: the parser reports unparsable text itself.</summary>
-    private static Option<T> Checked<T>(Option<T> option, Func<T, string?> problem) where T : ISpanParsable<T>
+    /// <summary>The thread count to use: more threads than processors only slow libtorch down, so they are capped, with a warning.</summary>
+    public static int CapThreads(int requested, TextWriter warnings)
     {
-        option.Validators.Add(r =>
+        int processors = Environment.ProcessorCount;
+        if (requested <= processors) return requested;
+        warnings.WriteLine($"warning: --threads {requested} is more than the {processors} processors here; using {processors}.");
+        return processors;
+    }
+
+    /// <summary>Parses the option's single token with <paramref name="parse"/>, which returns the value and an error or null.</summary>
+    private static Option<T> Parsed<T>(Option<T> option, Func<string, (T Value, string? Error)> parse)
+    {
+        option.CustomParser = (ArgumentResult r) =>
         {
-            if (!r.Tokens.All(t => T.TryParse(t.Value, CultureInfo.InvariantCulture, out _))) return;
-            if (problem(r.GetValueOrDefault<T>()) is { } message) r.AddError(message);
-        });
+            if (r.Tokens.Count == 0) return default!;
+            var (value, error) = parse(r.Tokens[^1].Value);
+            if (error is not null) r.AddError(error);
+            return value;
+        };
         return option;
     }
 }

@@ -18,7 +18,7 @@ public static class SampleCommand
         var count = Opt.Int("--count", DefaultCount, "number of names", 0);
         var seed = Opt.Seed(DefaultSeed, "seed of the sampling generator");
         var data = Opt.Path("--data", "names.txt, needed only to calibrate batchnorm for a checkpoint saved mid-run (default: data/names.txt in the repository)");
-        var cmd = new Command("sample", "Sample names from a trained checkpoint (a mid-run checkpoint is calibrated over the training set first).")
+        var cmd = new Command("sample", "Sample names from a trained checkpoint (a mid-run checkpoint is calibrated over the training set first); names are printed as they are made. " + ExitCodes.Help)
         {
             checkpoint, count, seed, data, model,
         };
@@ -33,11 +33,21 @@ public static class SampleCommand
             var trained = ITrainedModel.FromCheckpoint(c, path, p =>
             {
                 var d = TrainingData.Load(r.GetValue(data), Console.Error, c.Settings.BlockSize);
+                DataSize.EnsureTraining("sample (calibrating a mid-run checkpoint)", d.Split.Names, d.Path);
                 d.EnsureMatches(c, path);
+                MemoryBudget.Ensure(MemoryBudget.Sample(c.Settings.Hidden, d.Split.Train.Count),
+                    $"calibrating {path} (--hidden {c.Settings.Hidden}) over {d.Split.Train.Count:N0} training examples");
                 Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
                 return Inference.Calibrate(p, d.Split.Train);
             });
-            foreach (var name in trained.Sample(r.GetValue(count), r.GetValue(seed))) Console.Out.WriteLine(name);
+            try
+            {
+                foreach (var name in trained.Sample(r.GetValue(count), r.GetValue(seed))) Console.Out.WriteLine(name);
+            }
+            catch (System.Runtime.InteropServices.ExternalException e) when (e.Message.Contains("probability tensor", StringComparison.Ordinal))
+            {
+                throw new UserInputException($"{path}: the net in this checkpoint gives NaN or infinite probabilities (its parameters blew up, e.g. with a huge --lr); it cannot sample.");
+            }
             return ExitCodes.Ok;
         });
         return cmd;

@@ -8,36 +8,65 @@ namespace ManualVsAuto.Cli;
 /// <summary>Draws a <see cref="CheckReport"/> as the lecture's cmp lines, in a console table.</summary>
 public static class TableRenderer
 {
-    public static void Render(CheckReport report, IAnsiConsole console)
+    public static void Render(CheckReport report, IAnsiConsole console, RequiredLevel level = RequiredLevel.Approx)
     {
         console.MarkupLine($"[bold]loss[/] {report.Loss.ToString("F4", CultureInfo.InvariantCulture)}");
         console.MarkupLine(Markup.Escape(ReportText.Settings(report)));
         console.MarkupLine(Markup.Escape(ReportText.Versions(report)));
 
-        bool numeric = report.Rows.Any(r => r.Numeric is not null);
-        var table = new Table().Border(TableBorder.Rounded)
-            .AddColumn("name").AddColumn("shape").AddColumn("verdict").AddColumn("exact").AddColumn("approximate")
-            .AddColumn(new TableColumn("maxdiff").RightAligned())
-            .AddColumn(new TableColumn("ulps").RightAligned());
-        if (numeric) table.AddColumn("numeric");
-        foreach (var row in report.Rows)
-        {
-            var cells = new List<string>
-            {
-                Markup.Escape(row.Name), Markup.Escape(row.ShapeText), Markup.Escape(row.VerdictText), Flag(row.Exact), Flag(row.Approximate),
-                RowsText.MaxDiff(row), Markup.Escape(RowsText.UlpsText(row)),
-            };
-            if (numeric)
-                cells.Add(row.Numeric is null ? "-" : row.Numeric.Passed ? $"[green]{ReportText.Numeric(row)}[/]" : $"[red]{ReportText.Numeric(row)}[/]");
-            table.AddRow(cells.ToArray());
-        }
-        console.Write(table);
+        console.Write(Table(report, level, console.Profile.Width));
 
         foreach (var line in ReportText.ForwardLines(report)) console.MarkupLine(Markup.Escape(line));
         var details = report.Rows.Select(ReportText.Detail).OfType<string>().ToList();
         foreach (var d in details) console.MarkupLine("  " + Markup.Escape(d));
-        console.MarkupLine(Markup.Escape(report.Summary));
+        int fallShort = report.Rows.Count(r => !r.Meets(level));
+        string verdict = fallShort == 0 ? "every row meets it" : $"{fallShort} row{(fallShort == 1 ? "" : "s")} fall{(fallShort == 1 ? "s" : "")} short";
+        console.MarkupLine(Markup.Escape($"{report.Summary} · --require {level.ToString().ToLowerInvariant()}: {verdict}"));
     }
 
-    private static string Flag(bool b) => b ? "[green]True[/]" : "[red]False[/]";
+    /// <summary>A column: its header, a shorter header for narrow terminals, and each row's plain text and markup.</summary>
+    private sealed record Column(string Header, string? ShortHeader, bool Right, Func<GradientRow, (string Text, string Markup)> Cell);
+
+    /// <summary>
+    /// The table, fitted to <paramref name="width"/> so that no cell wraps: on a narrow terminal (80 columns) the
+    /// "approximate" header shortens to "approx", then the least important columns go: ulps, then shape, then exact and approximate
+    /// (the verdict column says it in words).
+    /// Colours follow the verdict: a False is red only in a row that falls short of <paramref name="level"/>.
+    /// </summary>
+    private static Table Table(CheckReport report, RequiredLevel level, int width)
+    {
+        (string, string) Plain(string t) => (t, Markup.Escape(t));
+        (string, string) Flag(GradientRow r, bool b) =>
+            b ? ("True", "[green]True[/]") : ("False", r.Meets(level) ? "False" : "[red]False[/]");
+        var columns = new List<Column>
+        {
+            new("name", null, false, r => Plain(r.Name)),
+            new("shape", null, false, r => Plain(r.ShapeText)),
+            new("verdict", null, false, r => (r.VerdictText, r.Meets(level) ? Markup.Escape(r.VerdictText) : $"[red]{Markup.Escape(r.VerdictText)}[/]")),
+            new("exact", null, false, r => Flag(r, r.Exact)),
+            new("approximate", "approx", false, r => Flag(r, r.Approximate)),
+            new("maxdiff", null, true, r => Plain(RowsText.MaxDiff(r))),
+            new("ulps", null, true, r => Plain(RowsText.UlpsText(r))),
+        };
+        if (report.Rows.Any(r => r.Numeric is not null))
+            columns.Add(new("numeric", null, false, r => r.Numeric is null ? Plain("-")
+                : (ReportText.Numeric(r), r.Numeric.Passed ? $"[green]{ReportText.Numeric(r)}[/]" : $"[red]{ReportText.Numeric(r)}[/]")));
+
+        bool shortHeaders = false;
+        int Needed() => columns.Sum(c => Math.Max((shortHeaders ? c.ShortHeader ?? c.Header : c.Header).Length,
+            report.Rows.Select(r => c.Cell(r).Text.Length).DefaultIfEmpty(0).Max())) + 3 * columns.Count + 1;
+        if (Needed() > width) shortHeaders = true;
+        foreach (var drop in new[] { "ulps", "shape", "exact", "approximate" })
+            if (Needed() > width) columns.RemoveAll(c => c.Header == drop);
+
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var c in columns)
+        {
+            var column = new TableColumn(shortHeaders ? c.ShortHeader ?? c.Header : c.Header);
+            table.AddColumn(c.Right ? column.RightAligned() : column);
+        }
+        foreach (var row in report.Rows) table.AddRow(columns.Select(c => c.Cell(row).Markup).ToArray());
+        return table;
+    }
+
 }

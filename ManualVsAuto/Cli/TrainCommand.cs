@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using ManualVsAuto.Model;
 using ManualVsAuto.Plots;
 using ManualVsAuto.Training;
@@ -30,7 +31,7 @@ public static class TrainCommand
         backward.AcceptOnlyFromAmong("manual", "autograd");
         var checkpoint = Opt.Path("--checkpoint", $"checkpoint file, saved every --checkpoint-every steps and at the end (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
         var every = Opt.Int("--checkpoint-every", 10_000, "save a checkpoint every N steps", 1);
-        var resume = new Option<bool>("--resume") { Description = "continue the run in --checkpoint; its settings apply (default: off)" };
+        var resume = new Option<bool>("--resume") { Description = "continue the run in --checkpoint; its settings apply, except a larger --steps extends it (default: off)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "start a new run over an existing checkpoint (default: off; without it an existing checkpoint is an error)" };
         var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
         var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare the 7 parameter gradients (diagnostic, slow; 0 = off)", 0);
@@ -39,7 +40,8 @@ public static class TrainCommand
         var model = Opt.Model(string.Create(CultureInfo.InvariantCulture,
             $"mlp: Exercise 4's MLP; wavenet: makemore part 5's hierarchical net on the layers' manual backward (its defaults: --hidden {w.Hidden}, --decay-step {w.DecayStep}, --seed {w.Seed})"));
 
-        var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample.")
+        var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample. " +
+            "--resume --steps N extends a run. " + ExitCodes.Help)
         {
             steps, hidden, batch, lr, decay, seed, threads, backward, checkpoint, every, resume, overwrite, plot, verify, data, model,
         };
@@ -73,22 +75,24 @@ public static class TrainCommand
     {
         if (q.Resume && q.Overwrite) throw new UserInputException("--resume and --overwrite contradict each other: pick one.");
         if (q.PlotPath is not null) PngFile.Validate(q.PlotPath); // before the run, not after it
-        set_num_threads(q.Threads);
         var err = Console.Error;
+        set_num_threads(Opt.CapThreads(q.Threads, err));
 
         Checkpoint? resumed = null;
+        int? extendTo = null;
         var kind = CheckpointFile.Probe(q.CheckpointPath);
         if (q.Resume)
         {
             if (kind == CheckpointFile.FileKind.Missing)
                 throw new CheckpointException($"{q.CheckpointPath}: no checkpoint there to resume (file not found).");
             resumed = CheckpointFile.Read(q.CheckpointPath);
+            extendTo = NewStepCount(q, resumed);
             var conflicts = q.ExplicitSettings
-                .Where(x => !Equals(x.Value(q.Settings), x.Value(resumed.Settings)))
+                .Where(x => x.Name != "--steps" && !Equals(x.Value(q.Settings), x.Value(resumed.Settings)))
                 .Select(x => $"{x.Name} {Show(x.Value(q.Settings))} (the checkpoint has {Show(x.Value(resumed.Settings))})")
                 .ToList();
             if (conflicts.Count > 0)
-                throw new UserInputException($"--resume continues the run in {q.CheckpointPath} with its own settings; these flags disagree: {string.Join(", ", conflicts)}. Drop them, or start over with --overwrite.");
+                throw new UserInputException($"--resume continues the run in {q.CheckpointPath} with its own settings (only --steps may change); these flags disagree: {string.Join(", ", conflicts)}. Drop them, or start over with --overwrite.");
         }
         else if (kind == CheckpointFile.FileKind.Foreign)
         {
@@ -98,26 +102,49 @@ public static class TrainCommand
         {
             throw new UserInputException($"{q.CheckpointPath} already exists ({DescribeExisting(q.CheckpointPath)}); pass --resume to continue it or --overwrite to start a new run over it.");
         }
-        var settings = resumed?.Settings ?? q.Settings;
+        var settings = resumed is null ? q.Settings : resumed.Settings with { Steps = extendTo ?? resumed.Settings.Steps };
         if (q.VerifyEvery > 0 && settings.Backward != BackwardKind.Manual)
             throw new UserInputException("--verify-every checks the manual backward against autograd; it does not apply to --backward autograd.");
 
         var data = TrainingData.Load(q.DataPath, err, settings.BlockSize);
+        DataSize.EnsureTrainingAndValidation("train", data.Split.Names, data.Path);
         if (resumed is not null) data.EnsureMatches(resumed, q.CheckpointPath);
 
-        using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed, q.CheckpointPath);
+        if (resumed is not null && resumed.Step == settings.Steps && (resumed.BatchNorm is not null || resumed.Settings.Model != ModelKind.Mlp))
+        {
+            // A finished run: nothing to train; its result again, from the checkpoint.
+            err.WriteLine($"{q.CheckpointPath} is a finished run ({resumed.Settings.Describe()}); nothing to train. Its result:");
+            using var scope = NewDisposeScope();
+            return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, p => Inference.Calibrate(p, data.Split.Train)), data, q.CheckpointPath);
+        }
+
+        MemoryBudget.Ensure(MemoryBudget.Train(settings.Hidden, settings.BatchSize, data.Split.Train.Count),
+            $"train with --hidden {settings.Hidden} and --batch-size {settings.BatchSize} (its final evaluation runs over all {data.Split.Train.Count:N0} training examples)");
+
+        using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed, extendTo, q.CheckpointPath);
         err.WriteLine(resumed is null
             ? $"Training {settings.Describe()}; {run.Trainer.ParameterCount:N0} parameters; checkpoint {q.CheckpointPath}"
-            : $"Resuming at step {run.Step:N0}: {settings.Describe()}; checkpoint {q.CheckpointPath}");
+            : extendTo is { } n && n != resumed.Settings.Steps
+                ? $"Resuming at step {run.Step:N0} and extending the run from {resumed.Settings.Steps:N0} to {n:N0} steps: {settings.Describe()}; checkpoint {q.CheckpointPath}"
+                : $"Resuming at step {run.Step:N0}: {settings.Describe()}; checkpoint {q.CheckpointPath}");
         if (resumed is null) CheckpointFile.Write(q.CheckpointPath, run.ToCheckpoint()); // claims the path; the last good state if step 1 diverges
 
+        // Ctrl+C (SIGINT) and SIGTERM (a plain kill) both stop at the next step boundary and save; a second Ctrl+C
+        // ends the process as usual.
         using var cancel = new CancellationTokenSource();
+        int stopCode = ExitCodes.Interrupted;
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
-            // The first Ctrl+C stops at the next step boundary and saves; a second one ends the process as usual.
             if (!cancel.IsCancellationRequested) { e.Cancel = true; cancel.Cancel(); }
         };
         Console.CancelKeyPress += onCancel;
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            if (cancel.IsCancellationRequested) return;
+            c.Cancel = true;
+            stopCode = ExitCodes.Terminated;
+            cancel.Cancel();
+        });
         TrainingResult result;
         int startStep = run.Step;
         var clock = Stopwatch.StartNew();
@@ -136,33 +163,67 @@ public static class TrainCommand
             Console.CancelKeyPress -= onCancel;
         }
         clock.Stop();
-        int done = run.Step - startStep;
-        if (done > 0)
-            err.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{done:N0} steps in {clock.Elapsed.TotalSeconds:F1} s ({clock.Elapsed.TotalMicroseconds / done:F0} µs/step, {settings.Backward.Name()} backward)"));
 
         switch (result.Outcome)
         {
             case TrainingOutcome.Interrupted:
+                PrintSpeed(run.Step - startStep, clock.Elapsed, settings);
                 WritePlot(q.PlotPath, run);
-                err.WriteLine($"Interrupted at step {result.Step:N0} of {settings.Steps:N0}; checkpoint saved to {q.CheckpointPath}. Continue with: train --resume{(q.CheckpointPath == CheckpointLocation.Default(settings.Model) ? (settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}") : $" --checkpoint {q.CheckpointPath}")}");
-                return ExitCodes.Interrupted;
+                string how = stopCode == ExitCodes.Terminated ? "Stopped by SIGTERM" : "Interrupted";
+                string where = q.CheckpointPath == CheckpointLocation.Default(settings.Model)
+                    ? (settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")
+                    : $" --checkpoint {q.CheckpointPath}";
+                err.WriteLine($"{how} at step {result.Step:N0} of {settings.Steps:N0}; checkpoint saved to {q.CheckpointPath}. " +
+                              $"Continue with: {HowToRun.Command($"train --resume{where}")}");
+                return stopCode;
             case TrainingOutcome.Diverged:
             case TrainingOutcome.VerificationFailed:
+                // No speed line: a run that blew up has no meaningful steps/s to report.
                 err.WriteLine($"error: {result.Message}");
                 return ExitCodes.Failed;
         }
+        PrintSpeed(run.Step - startStep, clock.Elapsed, settings);
 
         // As the lecture: the MLP calibrates batchnorm over the training set (kept in the final checkpoint); the
         // WaveNet uses its running statistics.
         var (trained, final) = run.Finish(data.Split.Train);
         CheckpointFile.Write(q.CheckpointPath, final);
         err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
-        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {trained.SplitLoss(data.Split.Train)}"));
-        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {trained.SplitLoss(data.Split.Dev)}"));
+        WritePlot(q.PlotPath, run);
+        return PrintResult(trained, data, q.CheckpointPath);
+    }
+
+    /// <summary>The --steps of a resumed run: the checkpoint's, or a new total that is not below the step it reached.</summary>
+    private static int? NewStepCount(TrainRequest q, Checkpoint c)
+    {
+        if (!q.ExplicitSettings.Any(x => x.Name == "--steps") || q.Settings.Steps == c.Settings.Steps) return null;
+        if (q.Settings.Steps < c.Step)
+            throw new UserInputException($"--steps {q.Settings.Steps:N0} is below step {c.Step:N0}, which the run in {q.CheckpointPath} has already reached; give at least {c.Step:N0}.");
+        return q.Settings.Steps;
+    }
+
+    private static void PrintSpeed(int done, TimeSpan elapsed, TrainingSettings settings)
+    {
+        if (done <= 0) return;
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{done:N0} steps in {elapsed.TotalSeconds:F1} s ({elapsed.TotalMicroseconds / done:F0} µs/step, {settings.Backward.Name()} backward)"));
+    }
+
+    /// <summary>The lecture's result: train and val loss with the calibrated batchnorm, then 20 names; exit code 1
+    /// when the net blew up although every training loss stayed finite (batchnorm can hide huge weights until calibration).</summary>
+    private static int PrintResult(ITrainedModel trained, TrainingData data, string checkpointPath)
+    {
+        double train = trained.SplitLoss(data.Split.Train), val = trained.SplitLoss(data.Split.Dev);
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {train}"));
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {val}"));
+        if (!double.IsFinite(train) || !double.IsFinite(val))
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"error: the trained net's loss over the training split is {train} with the calibrated batchnorm: its parameters blew up; no names to sample. The checkpoint is kept: {checkpointPath}. Try a smaller --lr."));
+            return ExitCodes.Failed;
+        }
         foreach (var name in trained.Sample(SampleCommand.DefaultCount, SampleCommand.DefaultSeed))
             Console.Out.WriteLine(name);
-        WritePlot(q.PlotPath, run);
         return ExitCodes.Ok;
     }
 

@@ -7,10 +7,19 @@ public static class DlogitsHeatmap
 {
     public static void Save(float[,] dlogits, string path)
     {
+        var plot = Build(dlogits);
+        PngFile.Save(path, tmp => plot.SavePng(tmp, Width, Height));
+    }
+
+    public const int Width = 900, Height = 800;
+
+    /// <summary>The plot, with example 0 in the top row as in imshow.</summary>
+    public static Plot Build(float[,] dlogits)
+    {
         int rows = dlogits.GetLength(0), cols = dlogits.GetLength(1);
         var values = new double[rows, cols];
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) values[rows - 1 - i, j] = dlogits[i, j]; // ScottPlot draws array row k at y = rows-1-k; reversed, the y ticks are example indices (checked against argmin = Yb)
+            for (int j = 0; j < cols; j++) values[i, j] = dlogits[i, j]; // the image's top row is array row 0; with the inverted y axis below, example i is at y = i
 
         var plot = new Plot();
         var heatmap = plot.Add.Heatmap(values);
@@ -20,6 +29,8 @@ public static class DlogitsHeatmap
         plot.XLabel("character (0 = '.', 1..26 = a..z)");
         plot.YLabel("example in the minibatch");
         plot.Axes.Margins(0, 0);
-        PngFile.Save(path, tmp => plot.SavePng(tmp, 900, 800));
+        // imshow puts row 0 at the top: the y axis runs downwards (a bottom limit above the top one inverts it).
+        plot.Axes.SetLimitsY(rows - 0.5, -0.5);
+        return plot;
     }
 }

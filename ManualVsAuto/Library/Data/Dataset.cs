@@ -92,8 +92,7 @@ public static class Dataset
         var order = new int[names.Count];
         for (int i = 0; i < order.Length; i++) order[i] = i;
         new PythonRandom(seed).Shuffle(order);
-        int n1 = (int)(0.8 * order.Length);
-        int n2 = (int)(0.9 * order.Length);
+        var (n1, n2) = SplitSizes.Bounds(order.Length);
         return new DataSplit(names, order,
             new Examples(names, order[..n1], blockSize),
             new Examples(names, order[n1..n2], blockSize),

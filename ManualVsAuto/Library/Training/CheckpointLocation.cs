@@ -9,6 +9,12 @@ public static class CheckpointLocation
     public static string Default(ModelKind model = ModelKind.Mlp) =>
         Path.Combine(DataLocator.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "checkpoints", $"{model.Name()}.ckpt");
 
-    public static string Resolve(string? explicitPath, ModelKind model = ModelKind.Mlp) =>
-        explicitPath is null ? Default(model) : Path.GetFullPath(explicitPath);
+    /// <exception cref="CheckpointException">The path is a directory.</exception>
+    public static string Resolve(string? explicitPath, ModelKind model = ModelKind.Mlp)
+    {
+        string full = explicitPath is null ? Default(model) : Path.GetFullPath(explicitPath);
+        if (Directory.Exists(full))
+            throw new CheckpointException($"{full} is a directory, not a checkpoint file; give --checkpoint a file path such as {Path.Combine(full, $"{model.Name()}.ckpt")}.");
+        return full;
+    }
 }

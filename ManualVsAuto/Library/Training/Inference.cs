@@ -77,22 +77,21 @@ public static class Inference
     public const int MaxNameLength = 100;
 
     /// <summary>The lecture's sampling loop: start from '...', draw with <c>multinomial</c> until '.', which is kept
-    /// (or until <see cref="MaxNameLength"/> characters).</summary>
-    public static IReadOnlyList<string> Sample(MlpParameters p, BatchNormStats bn, int count, ulong seed, int blockSize = Dataset.LectureBlockSize)
+    /// (or until <see cref="MaxNameLength"/> characters). Names are yielded as they are made, so a large count streams.</summary>
+    public static IEnumerable<string> Sample(MlpParameters p, BatchNormStats bn, int count, ulong seed, int blockSize = Dataset.LectureBlockSize)
     {
         using var scope = NewDisposeScope();
         var bnmean = bn.Mean.ToTensor();
         var bnvar = bn.Var.ToTensor();
-        return Sample(X => Logits(p, bnmean, bnvar, X), count, seed, blockSize);
+        foreach (var name in Sample(X => Logits(p, bnmean, bnvar, X), count, seed, blockSize)) yield return name;
     }
 
     /// <summary>The same sampling loop for any net: <paramref name="logits"/> maps (1, block_size) contexts to (1, 27) logits.</summary>
-    public static IReadOnlyList<string> Sample(Func<Tensor, Tensor> logits, int count, ulong seed, int blockSize)
+    public static IEnumerable<string> Sample(Func<Tensor, Tensor> logits, int count, ulong seed, int blockSize)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var g = new Generator(seed);
-        var names = new List<string>(count);
         for (int i = 0; i < count; i++)
         {
             var context = new long[blockSize];
@@ -107,8 +106,7 @@ public static class Inference
                 outName.Append(Vocabulary.ToChar(ix));
                 if (ix == 0 || outName.Length >= MaxNameLength) break;
             }
-            names.Add(outName.ToString());
+            yield return outName.ToString();
         }
-        return names;
     }
 }

@@ -12,7 +12,7 @@ public interface ITrainedModel
     /// <summary>The lecture's <c>split_loss</c>: cross-entropy over a whole split, batchnorm in inference mode.</summary>
     double SplitLoss(Examples split);
 
-    IReadOnlyList<string> Sample(int count, ulong seed);
+    IEnumerable<string> Sample(int count, ulong seed);
 
     /// <summary>The net a checkpoint holds. The MLP needs batchnorm statistics: a mid-run checkpoint has none, and
     /// <paramref name="calibrate"/> computes them (it loads the training set); the WaveNet carries its running statistics.</summary>
@@ -29,7 +29,7 @@ public sealed record MlpInference(MlpParameters Parameters, BatchNormStats Batch
 {
     public double SplitLoss(Examples split) => Inference.SplitLoss(Parameters, BatchNorm, split);
 
-    public IReadOnlyList<string> Sample(int count, ulong seed) => Inference.Sample(Parameters, BatchNorm, count, seed);
+    public IEnumerable<string> Sample(int count, ulong seed) => Inference.Sample(Parameters, BatchNorm, count, seed);
 }
 
 /// <summary>A model made of layers in <see cref="ForwardMode.Eval"/>: batchnorm uses its running statistics (part 5).</summary>
@@ -52,6 +52,6 @@ public sealed record LayerInference(Sequential Model, int BlockSize) : ITrainedM
         return sum / split.Count;
     }
 
-    public IReadOnlyList<string> Sample(int count, ulong seed) =>
+    public IEnumerable<string> Sample(int count, ulong seed) =>
         Inference.Sample(x => Model.Forward(x, ForwardMode.Eval), count, seed, BlockSize);
 }

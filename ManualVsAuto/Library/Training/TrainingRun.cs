@@ -48,16 +48,20 @@ public sealed class TrainingRun : IDisposable
     }
 
     /// <summary>Continues from a checkpoint: its parameters, its generator state, its loss history.</summary>
-    public static TrainingRun Resume(Checkpoint c, string path = "the checkpoint")
+    /// <param name="steps">A new total (at least the checkpoint's step), e.g. to extend a finished run; the schedule is a
+    /// function of the step, so the result is the same as a run started with this many steps.</param>
+    public static TrainingRun Resume(Checkpoint c, int? steps = null, string path = "the checkpoint")
     {
         c.EnsureResumable();
-        var g = new Generator(c.Settings.Seed);
+        if (steps < c.Step) throw new ArgumentOutOfRangeException(nameof(steps), $"the checkpoint is already at step {c.Step}");
+        var settings = c.Settings with { Steps = steps ?? c.Settings.Steps };
+        var g = new Generator(settings.Seed);
         c.RestoreGenerator(g);
-        if (c.Settings.Model == ModelKind.WaveNet)
-            return new TrainingRun(c.Settings, c.DataSha256, LayerTrainer.Create(c.Settings.Backward, RestoreWaveNet(c, path)), g, c.Step, c.Losses);
+        if (settings.Model == ModelKind.WaveNet)
+            return new TrainingRun(settings, c.DataSha256, LayerTrainer.Create(settings.Backward, RestoreWaveNet(c, path)), g, c.Step, c.Losses);
         var p = c.ToParameters();
         foreach (var t in p.All) t.DetachFromDisposeScope();
-        return new TrainingRun(c.Settings, c.DataSha256, CreateTrainer(c.Settings.Backward, p), g, c.Step, c.Losses);
+        return new TrainingRun(settings, c.DataSha256, CreateTrainer(settings.Backward, p), g, c.Step, c.Losses);
     }
 
     /// <summary>The WaveNet saved in <paramref name="c"/>: built (from a throwaway generator), then overwritten with the saved state.</summary>

@@ -30,5 +30,11 @@ public sealed record TrainingSettings(
     public double LearningRateAt(int step) => step < DecayStep ? Lr : Lr / 10;
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{(Model == ModelKind.Mlp ? "" : $"{Model.Name()}, block size {BlockSize}, ")}{Steps:N0} steps, n_hidden {Hidden}, batch {BatchSize}, lr {Lr} then {Lr / 10} from step {DecayStep:N0}, seed {Seed}, {Backward.Name()} backward");
+        $"{(Model == ModelKind.Mlp ? "" : $"{Model.Name()}, block size {BlockSize}, ")}{Steps:N0} steps, n_hidden {Hidden}, batch {BatchSize}, {Schedule()}, seed {Seed}, {Backward.Name()} backward");
+
+    /// <summary>Only the part of the schedule this run reaches.</summary>
+    public string Schedule() =>
+        DecayStep >= Steps ? string.Create(CultureInfo.InvariantCulture, $"lr {Lr}")
+        : DecayStep <= 0 ? string.Create(CultureInfo.InvariantCulture, $"lr {Lr / 10}")
+        : string.Create(CultureInfo.InvariantCulture, $"lr {Lr} then {Lr / 10} from step {DecayStep:N0}");
 }

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using ManualVsAuto.Cli;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>The command line's rough edges: parse errors in words, typo suggestions, help, --version, --threads, streaming.</summary>
+public sealed class CliUsageTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("mva-usage-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private CliRunner.Result Run(params string[] args) => CliRunner.RunIn(dir, args);
+
+    private string SmallNames()
+    {
+        string path = Path.Combine(dir, "names.txt");
+        File.WriteAllLines(path, ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail"]);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("check", "--seed", "-1", "--seed must be a whole number from 0 to 18446744073709551615, got '-1'.")]
+    [InlineData("check", "--seed", "1.5", "--seed must be a whole number from 0 to 18446744073709551615, got '1.5'.")]
+    [InlineData("check", "--hidden", "abc", "--hidden must be a whole number from 1 to 2147483647, got 'abc'.")]
+    [InlineData("check", "--batch-size", "99999999999", "--batch-size must be a whole number from 2 to 2147483647, got '99999999999'.")]
+    [InlineData("train", "--steps", "many", "--steps must be a whole number from 1 to 2147483647, got 'many'.")]
+    public void ParseErrorsSayWhatIsAllowedWithoutTypeNames(string command, string option, string value, string expected)
+    {
+        var r = Run(command, option, value);
+        HardeningCliTests.AssertOneLineError(r, 2, expected);
+        Assert.DoesNotContain("System.", r.Stderr);
+        Assert.DoesNotContain("expected type", r.Stderr);
+    }
+
+    [Theory]
+    [InlineData("Infinity")]
+    [InlineData("inf")]
+    [InlineData("-inf")]
+    [InlineData("∞")]
+    [InlineData("NaN")]
+    [InlineData("nan")]
+    public void EverySpellingOfInfinityOrNaNGetsTheSameMessage(string value)
+    {
+        var r = Run("train", "--lr", value, "--checkpoint", Path.Combine(dir, "x.ckpt"));
+        HardeningCliTests.AssertOneLineError(r, 2, $"--lr must be a positive number such as 0.1 or 1e-3 (not infinite or NaN), got '{value}'.");
+    }
+
+    [Theory]
+    [InlineData(new[] { "check", "--sed", "3" }, "unknown option '--sed' for 'check'; did you mean --seed?")]
+    [InlineData(new[] { "train", "--stpes", "3" }, "unknown option '--stpes' for 'train'; did you mean --steps?")]
+    [InlineData(new[] { "trian" }, "unknown command or argument 'trian' for the program; did you mean train?")]
+    [InlineData(new[] { "sampel" }, "did you mean sample?")]
+    public void AMistypedOptionOrCommandGetsASuggestion(string[] args, string expected) =>
+        HardeningCliTests.AssertOneLineError(Run(args), 2, expected);
+
+    [Fact]
+    public void SomethingFarFromEveryNameGetsNoSuggestion()
+    {
+        var r = Run("check", "--frobnicate", "1");
+        HardeningCliTests.AssertOneLineError(r, 2, "unknown option '--frobnicate' for 'check'.");
+        Assert.DoesNotContain("did you mean", r.Stderr);
+    }
+
+    [Fact]
+    public void SuggestionsPickTheNearestName()
+    {
+        Assert.Equal("--seed", ParseErrors.Suggest("--sede", ["--seed", "--steps", "--help"]));
+        Assert.Equal("--hidden", ParseErrors.Suggest("--hid", ["--hidden", "--help"]));
+        Assert.Null(ParseErrors.Suggest("--zzz", ["--seed", "--steps"]));
+        Assert.Equal(1, ParseErrors.Distance("trian", "train"));
+    }
+
+    [Fact]
+    public void HelpWorksAsACommand()
+    {
+        var all = Run("help");
+        Assert.Equal(0, all.ExitCode);
+        Assert.Equal(Run("--help").Stdout, all.Stdout);
+        var train = Run("help", "train");
+        Assert.Equal(0, train.ExitCode);
+        Assert.Equal(Run("train", "--help").Stdout, train.Stdout);
+        Assert.Contains("--resume", train.Stdout);
+        HardeningCliTests.AssertOneLineError(Run("help", "trian"), 2, "trian");
+    }
+
+    [Fact]
+    public void VersionWorksOnTheDefaultCommandToo()
+    {
+        var root = Run("--version");
+        var check = Run("check", "--version");
+        Assert.Equal(0, check.ExitCode);
+        Assert.Matches(@"^\d+\.\d+\.\d+", check.Stdout);
+        Assert.Equal(root.Stdout, check.Stdout);
+    }
+
+    [Fact]
+    public void ThreadsAboveTheProcessorCountAreCappedWithAWarning()
+    {
+        int n = Environment.ProcessorCount;
+        var r = Run("check", "--threads", "1000", "--numeric", "off", "--format", "json", "--data", SmallNames());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains($"warning: --threads 1000 is more than the {n} processors here; using {n}.", r.Stderr);
+        Assert.Contains($"\"threads\": {n}", r.Stdout);
+
+        var ok = Run("check", "--threads", "1", "--numeric", "off", "--format", "json", "--data", SmallNames());
+        Assert.DoesNotContain("warning", ok.Stderr);
+    }
+
+    [Fact]
+    public async Task SampleStreamsNamesAsTheyAreMade()
+    {
+        string ckpt = Path.Combine(dir, "run.ckpt");
+        Assert.Equal(0, Run("train", "--data", SmallNames(), "--steps", "5", "--hidden", "4", "--checkpoint", ckpt).ExitCode);
+
+        // A million names take minutes; the first one must arrive while the rest are still being made.
+        using var p = Process.Start(CliRunner.StartInfo(dir, "sample", "--checkpoint", ckpt, "--count", "1000000"))!;
+        try
+        {
+            string? first = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.Matches("^[a-z]*\\.$", first);
+            Assert.False(p.HasExited, "the program had already finished all names before the first was read");
+        }
+        finally
+        {
+            p.Kill();
+            await p.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public void NoColorTurnsColoursOffOnATerminal()
+    {
+        if (!File.Exists("/usr/bin/script")) Assert.Fail("needs script(1) from util-linux to give the program a terminal");
+        string Terminal(bool noColor)
+        {
+            // script(1) runs the program on a pseudo-terminal, where colours are on unless NO_COLOR is set.
+            var psi = new ProcessStartInfo("/usr/bin/script") { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = dir };
+            string cmd = $"stty cols 120; dotnet '{Path.Combine(AppContext.BaseDirectory, "ManualVsAuto.dll")}' check --numeric off --data '{SmallNames()}'";
+            foreach (var a in new[] { "-qec", cmd, "/dev/null" }) psi.ArgumentList.Add(a);
+            psi.Environment.Remove("NO_COLOR");
+            if (noColor) psi.Environment["NO_COLOR"] = "1";
+            using var p = Process.Start(psi)!;
+            string output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return output;
+        }
+        static bool HasColour(string s) => System.Text.RegularExpressions.Regex.IsMatch(s, @"\e\[(38;5;\d+|3\dm|9\dm)");
+        Assert.True(HasColour(Terminal(noColor: false)), "a terminal without NO_COLOR gets colours");
+        Assert.False(HasColour(Terminal(noColor: true)), "NO_COLOR=1 turns them off");
+    }
+}

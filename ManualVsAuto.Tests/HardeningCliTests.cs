@@ -1,0 +1,209 @@
+using System.Runtime.InteropServices;
+using ManualVsAuto.Cli;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>Bad input found by a new user: each is one line on stderr, a documented exit code, never a stack trace.</summary>
+public sealed class HardeningCliTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("mva-hard-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string Names(int count)
+    {
+        string path = Path.Combine(dir, $"names{count}.txt");
+        File.WriteAllLines(path, Enumerable.Range(0, count).Select(i => new string((char)('a' + i % 26), 3 + i % 4)));
+        return path;
+    }
+
+    private CliRunner.Result Run(params string[] args) => CliRunner.RunIn(dir, args);
+
+    internal static void AssertOneLineError(CliRunner.Result r, int exitCode, string expected)
+    {
+        Assert.Equal(exitCode, r.ExitCode);
+        var lines = r.Stderr.TrimEnd().Split('\n');
+        Assert.True(lines.Length == 1, r.Stderr);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void CheckWithOneNameSaysHowManyItNeeds()
+    {
+        var r = Run("check", "--data", Names(1), "--numeric", "off");
+        AssertOneLineError(r, 2, "has 1 name, which the lecture's 80/10/10 split cuts into 0 for training and 0 for validation; check needs at least one name in the training split (80%), so at least 2 names.");
+    }
+
+    [Fact]
+    public void CheckWithTwoNamesRuns()
+    {
+        var r = Run("check", "--data", Names(2), "--numeric", "off", "--format", "csv");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("hprebn (fused BN)", r.Stdout);
+    }
+
+    [Theory]
+    [InlineData(2, "cuts into 1 for training and 0 for validation")]
+    [InlineData(5, "cuts into 4 for training and 0 for validation")]
+    public void TrainWithoutAValidationNameSaysItNeedsSixAndWritesNothing(int count, string split)
+    {
+        string ckpt = Path.Combine(dir, "run.ckpt");
+        var r = Run("train", "--data", Names(count), "--steps", "5", "--hidden", "4", "--checkpoint", ckpt);
+        AssertOneLineError(r, 2, split);
+        Assert.Contains("train needs at least one name in the training split (80%) and one in the validation split (10%), so at least 6 names.", r.Stderr);
+        Assert.False(File.Exists(ckpt));
+    }
+
+    [Fact]
+    public void TrainWithSixNamesTrainsEvaluatesAndSamples()
+    {
+        string ckpt = Path.Combine(dir, "run.ckpt");
+        var r = Run("train", "--data", Names(6), "--steps", "5", "--hidden", "4", "--checkpoint", ckpt);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Matches(@"(?m)^val \d", r.Stdout);
+        Assert.True(File.Exists(ckpt));
+    }
+
+    [Theory]
+    [InlineData("check")]
+    [InlineData("train")]
+    public void AModelTooLargeForMemoryIsRefusedBeforeAllocating(string command)
+    {
+        string ckpt = Path.Combine(dir, "big.ckpt");
+        // 2e9 hidden units: W1 alone is 240 GB in float32.
+        string[] args = command == "check"
+            ? ["check", "--hidden", "2000000000", "--data", Names(10)]
+            : ["train", "--hidden", "2000000000", "--data", Names(10), "--checkpoint", ckpt];
+        var r = Run(args);
+        AssertOneLineError(r, 2, "of memory, but only");
+        Assert.Contains("--hidden 2000000000", r.Stderr);
+        Assert.False(File.Exists(ckpt));
+    }
+
+    [Fact]
+    public void PlotInAnUnwritableFolderIsRefusedBeforeTheRun()
+    {
+        var r = Run("check", "--plot", "/proc/x.png", "--data", Names(10));
+        AssertOneLineError(r, 2, "/proc/x.png: cannot write in the folder /proc");
+        Assert.Equal("", r.Stdout); // refused before the report
+
+        string ckpt = Path.Combine(dir, "run.ckpt");
+        var t = Run("train", "--plot", "/proc/loss.png", "--checkpoint", ckpt, "--data", Names(10));
+        AssertOneLineError(t, 2, "cannot write in the folder /proc");
+        Assert.False(File.Exists(ckpt));
+    }
+
+    [Fact]
+    public void PlotInAMissingFolderIsRefusedAndNoFolderIsCreated()
+    {
+        string typo = Path.Combine(dir, "nonexistnt", "deeper");
+        var r = Run("check", "--plot", Path.Combine(typo, "x.png"), "--data", Names(10));
+        AssertOneLineError(r, 2, "does not exist (--plot creates no folders");
+        Assert.False(Directory.Exists(Path.Combine(dir, "nonexistnt")));
+    }
+
+    [Fact]
+    public void ACheckpointPathThatIsADirectoryIsNamedAsOne()
+    {
+        foreach (var args in new[] { new[] { "train", "--resume", "--checkpoint", dir }, ["sample", "--checkpoint", dir], ["train", "--checkpoint", dir, "--overwrite"] })
+        {
+            var r = Run(args);
+            AssertOneLineError(r, 2, $"{dir} is a directory, not a checkpoint file");
+        }
+    }
+
+    [Fact]
+    public void HelpDocumentsTheExitCodes()
+    {
+        foreach (var args in new[] { new[] { "--help" }, ["train", "--help"], ["check", "--help"], ["sample", "--help"] })
+        {
+            var help = Run(args).Stdout.ReplaceLineEndings(" ");
+            var words = string.Join(' ', help.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("Exit codes: 0 success; 1 a gradient falls short, --verify-every fails or training diverges; " +
+                            "2 a usage or input error, including a run refused for lack of memory; 70 an internal error; " +
+                            "130 interrupted by Ctrl+C, 143 by SIGTERM", words);
+        }
+    }
+}
+
+/// <summary>How failures become exit codes, in-process.</summary>
+public class FailureTests
+{
+    [Fact]
+    public void AnUnexpectedExceptionIsExitCode70InOneLine()
+    {
+        var err = new StringWriter();
+        int code = App.Guard(() => throw new InvalidOperationException("Sequence contains no elements\nsecond line"), err, debug: false);
+        Assert.Equal(ExitCodes.Internal, code);
+        Assert.Equal(70, code);
+        Assert.Equal("error: internal error: InvalidOperationException: Sequence contains no elements (please report it; set MVA_DEBUG=1 for a stack trace)",
+            err.ToString().TrimEnd());
+    }
+
+    [Fact]
+    public void WithDebugTheStackTraceIsShown()
+    {
+        var err = new StringWriter();
+        int code = App.Guard(() => throw new InvalidOperationException("boom"), err, debug: true);
+        Assert.Equal(70, code);
+        Assert.Contains("   at ", err.ToString());
+    }
+
+    [Fact]
+    public void BadInputIsExitCode2AndAGradientFallingShortStays1()
+    {
+        var err = new StringWriter();
+        Assert.Equal(2, App.Guard(() => throw new UserInputException("bad"), err, debug: false));
+        Assert.Equal("error: bad", err.ToString().TrimEnd());
+        Assert.Equal(1, App.Guard(() => ExitCodes.Failed, TextWriter.Null, debug: false));
+    }
+
+    [Fact]
+    public void ALibtorchAllocationFailureIsOneLineWithExitCode2()
+    {
+        // The message libtorch gives (with native frames after it) when a tensor does not fit.
+        var e = new ExternalException("[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: not enough memory: you tried to allocate 12000000000 bytes.\n" +
+                                      "frame #0: c10::ThrowEnforceNotMet(char const*, int, char const*, std::string const&, void const*) + 0x58");
+        var err = new StringWriter();
+        Assert.Equal(2, App.Guard(() => throw e, err, debug: false));
+        Assert.Equal("error: out of memory: libtorch could not allocate a tensor of 12.0 GB; try a smaller --hidden or --batch-size.", err.ToString().TrimEnd());
+
+        // Another native failure is not mistaken for one: it is an internal error.
+        Assert.Null(App.OutOfMemory(new ExternalException("shape '[32, 27]' is invalid for input of size 10")));
+        Assert.Equal(70, App.Guard(() => throw new ExternalException("shape '[32, 27]' is invalid"), TextWriter.Null, debug: false));
+    }
+
+    [Fact]
+    public void MemoryBudgetRefusesOnlyWhatExceedsWhatIsAvailable()
+    {
+        MemoryBudget.Ensure(1e9, "a run", available: 2_000_000_000);
+        var e = Assert.Throws<UserInputException>(() => MemoryBudget.Ensure(3e9, "a run", available: 2_000_000_000));
+        Assert.Equal("a run needs about 3.0 GB of memory, but only 2.0 GB is available; try a smaller --hidden.", e.Message);
+    }
+
+    [Fact]
+    public void MemAvailableIsReadFromMeminfoAndMissingMeansUnknown()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "MemTotal:       24684084 kB\nMemFree:         1000000 kB\nMemAvailable:   23816680 kB\n");
+            Assert.Equal(23816680L * 1024, MemoryBudget.MemAvailable(path));
+            File.WriteAllText(path, "MemTotal:       24684084 kB\n"); // old kernels have no MemAvailable
+            Assert.Null(MemoryBudget.MemAvailable(path));
+        }
+        finally { File.Delete(path); }
+        Assert.Null(MemoryBudget.MemAvailable(Path.Combine(Path.GetTempPath(), "no-such-meminfo")));
+        Assert.InRange(MemoryBudget.Available(), 1, long.MaxValue);
+    }
+
+    [Fact]
+    public void TheLecturesRunsFitInAFewGigabytes()
+    {
+        // The estimates must not refuse the ordinary runs on a small machine: the default check and train.
+        Assert.InRange(MemoryBudget.Check(64, 32, 4, numeric: true), 0, 1e8);
+        Assert.InRange(MemoryBudget.Train(200, 32, 182_625), 0, 2e9);
+    }
+}
