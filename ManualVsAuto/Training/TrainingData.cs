@@ -9,8 +9,9 @@ public sealed record TrainingData(string Path, string Sha256, DataSplit Split)
     public static TrainingData Load(string? explicitPath, TextWriter status)
     {
         string path = DataLocator.Resolve(explicitPath, status);
-        string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-        return new TrainingData(path, sha, Dataset.Split(NamesFile.Load(path)));
+        var bytes = NamesFile.ReadBytes(path); // read once: hashed, then parsed
+        string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        return new TrainingData(path, sha, Dataset.Split(NamesFile.Parse(bytes, path)));
     }
 
     /// <summary>Fails unless this is the data the checkpoint was trained on.</summary>
