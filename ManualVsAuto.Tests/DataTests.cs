@@ -231,10 +231,73 @@ public sealed class DataNamesFileTests : IDisposable
         Assert.Equal(["emma", "olivia", "ava"], NamesFile.Load(Write("emma\n\n  \nolivia\r\n\r\n\t\nava\n\n")));
 
     [Fact]
+    public void NonAsciiBlankLine_IsSkippedLikeAnAsciiOne() =>
+        Assert.Equal(["emma", "ava"], NamesFile.Load(Write("emma\n\u00A0\u2003\nava\n")));
+
+    [Fact]
     public void LineNumbersCountSkippedBlankLines()
     {
         string path = Write("\uFEFFemma\r\n\r\n\nzoë\r\n");
         var e = Assert.Throws<DataException>(() => NamesFile.Load(path));
         Assert.StartsWith($"{path}:4:3:", e.Message);
+    }
+}
+
+/// <summary>Examples made on demand from the names agree with the lecture's build_dataset, row by row.</summary>
+public class DataExamplesTests
+{
+    /// <summary>The lecture's build_dataset written out plainly: every context, in order.</summary>
+    private static (long[] X, long[] Y) BuildDataset(IEnumerable<string> words, int blockSize)
+    {
+        var xs = new List<long>();
+        var ys = new List<long>();
+        foreach (var w in words)
+        {
+            var context = new long[blockSize];
+            foreach (char ch in w + ".")
+            {
+                int ix = Vocabulary.ToIndex(ch);
+                xs.AddRange(context);
+                ys.Add(ix);
+                context = [.. context[1..], ix];
+            }
+        }
+        return (xs.ToArray(), ys.ToArray());
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(1)]
+    [InlineData(8)]
+    public void GatherAndSliceGiveTheRowsOfBuildDataset(int blockSize)
+    {
+        string[] words = ["emma", "a", "olivia", "zz", "ava", "x", "isabella"];
+        var (x, y) = BuildDataset(words, blockSize);
+        var ex = Dataset.Build(words, blockSize);
+        Assert.Equal(y.Length, ex.Count);
+        var rng = new Random(7);
+        long[] rows = [0, y.Length - 1, .. Enumerable.Range(0, 50).Select(_ => (long)rng.Next(y.Length))];
+        var (X, Y) = ex.Gather(rows);
+        Assert.Equal(rows.SelectMany(r => x.Skip((int)r * blockSize).Take(blockSize)), X.data<long>().ToArray());
+        Assert.Equal(rows.Select(r => y[r]), Y.data<long>().ToArray());
+
+        var (Xs, Ys) = ex.Slice(4, 9);
+        Assert.Equal(x.Skip(4 * blockSize).Take(9 * blockSize), Xs.data<long>().ToArray());
+        Assert.Equal(y.Skip(4).Take(9), Ys.data<long>().ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => ex.Gather([y.Length]));
+    }
+
+    [Fact]
+    public void TheSplitsRunThroughTheShuffledNamesInOrder()
+    {
+        var names = Enumerable.Range(0, 40).Select(i => new string((char)('a' + i % 26), 1 + i % 5)).ToList();
+        var split = Dataset.Split(names);
+        var shuffled = split.ShuffledWords.ToList();
+        Assert.Equal(names.Order(StringComparer.Ordinal), shuffled.Order(StringComparer.Ordinal));
+        var (x, y) = BuildDataset(shuffled.Take(32), 3);
+        var (X, Y) = split.Train.ToTensors();
+        Assert.Equal(x, X.data<long>().ToArray());
+        Assert.Equal(y, Y.data<long>().ToArray());
+        Assert.Equal(BuildDataset(shuffled.Skip(36), 3).Y, split.Test.ToTensors().Y.data<long>().ToArray());
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Data;
@@ -30,16 +31,18 @@ public sealed class Examples
     /// <summary>The examples at <paramref name="rows"/> as (n, block_size) and (n) int64 tensors, in that order.</summary>
     public (Tensor X, Tensor Y) Gather(ReadOnlySpan<long> rows)
     {
-        var x = new long[rows.Length * BlockSize];
-        var y = new long[rows.Length];
+        var X = empty([rows.Length, BlockSize], ScalarType.Int64);
+        var Y = empty([rows.Length], ScalarType.Int64);
+        var x = MemoryMarshal.Cast<byte, long>(X.bytes);
+        var y = MemoryMarshal.Cast<byte, long>(Y.bytes);
         for (int i = 0; i < rows.Length; i++)
         {
             if ((ulong)rows[i] >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), rows[i], $"{Count} examples");
             int w = Array.BinarySearch(first, rows[i]); // first is strictly increasing: every name has ≥ 1 example
             if (w < 0) w = ~w - 1;
-            y[i] = Fill(w, (int)(rows[i] - first[w]), x.AsSpan(i * BlockSize, BlockSize));
+            y[i] = Fill(w, (int)(rows[i] - first[w]), x.Slice(i * BlockSize, BlockSize));
         }
-        return (tensor(x, [rows.Length, BlockSize]), tensor(y, [rows.Length]));
+        return (X, Y);
     }
 
     /// <summary>Examples [start, start + count) as int64 tensors: for chunked evaluation.</summary>

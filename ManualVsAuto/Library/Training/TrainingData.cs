@@ -10,8 +10,9 @@ public sealed record TrainingData(string Path, string Sha256, DataSplit Split)
     public static TrainingData Load(string? explicitPath, TextWriter status, int blockSize = Dataset.LectureBlockSize)
     {
         string path = DataLocator.Resolve(explicitPath, status);
-        string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-        return new TrainingData(path, sha, Dataset.Split(NamesFile.Load(path), blockSize));
+        var bytes = NamesFile.ReadBytes(path); // read once: hashed, then parsed
+        string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        return new TrainingData(path, sha, Dataset.Split(NamesFile.Parse(bytes, path), blockSize));
     }
 
     /// <summary>Fails unless this is the data the checkpoint was trained on.</summary>

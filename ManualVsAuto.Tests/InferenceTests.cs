@@ -1,0 +1,32 @@
+using ManualVsAuto.Model;
+using ManualVsAuto.Training;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>Calibration and split losses run in chunks; they must equal the lecture's whole-split computation.</summary>
+public class InferenceTests
+{
+    /// <summary>The reference is the lecture's code on the whole training split at once (182,625 examples, 45 chunks),
+    /// in float64: the chunked float64 merge must agree to float32 precision.</summary>
+    [Fact]
+    public void ChunkedCalibrationAndLossEqualTheWholeSplitComputation()
+    {
+        using var scope = NewDisposeScope();
+        var p = MlpParameters.Init(new MlpConfig(NHidden: 16), new Generator(5)).Copy(requiresGrad: false);
+        var train = LectureFixture.Split.Train;
+        Assert.True(train.Count > 40 * Inference.ChunkSize);
+        var bn = Inference.Calibrate(p, train);
+
+        var (X, Y) = train.ToTensors();
+        var hpreact = p.b1.addmm(p.C.index_select(0, X.view(-1)).view(X.size(0), -1), p.W1).to_type(ScalarType.Float64);
+        var bnmean = hpreact.mean([0], keepdim: true);
+        var bnvar = hpreact.var(0, unbiased: true, keepdim: true);
+        Assert.True(bn.Mean.ToTensor().to_type(ScalarType.Float64).allclose(bnmean, rtol: 1e-6, atol: 1e-7));
+        Assert.True(bn.Var.ToTensor().to_type(ScalarType.Float64).allclose(bnvar, rtol: 1e-6, atol: 1e-7));
+
+        double whole = F.cross_entropy(Inference.Logits(p, bn.Mean.ToTensor(), bn.Var.ToTensor(), X), Y).item<float>();
+        Assert.Equal(whole, Inference.SplitLoss(p, bn, train), 5);
+    }
+}
