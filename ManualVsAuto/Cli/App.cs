@@ -41,6 +41,7 @@ public static class App
         }
     }
 
-    /// <summary>Subcommands beyond check (train, sample, benchmark) register here.</summary>
-    private static IEnumerable<Command> ExtraCommands() => [BenchmarkCommand.Create(), TrainCommand.Create(), SampleCommand.Create()];
+    /// <summary>Subcommands beyond check (train, sample, benchmark, workbook) register here.</summary>
+    private static IEnumerable<Command> ExtraCommands() =>
+        [BenchmarkCommand.Create(), TrainCommand.Create(), SampleCommand.Create(), WorkbookCommand.Create()];
 }
