@@ -57,7 +57,9 @@ public static class WorkbookGrader
     public static IReadOnlyList<string> Names { get; } = Lines.Select(l => l.Name).ToList();
 
     /// <summary>Exercises 1–3 on the lecture's first minibatch (seed 2147483647, n_hidden 64, batch 32).</summary>
-    public static LectureGrade GradeLecture(IExercise1 e1, IExercise2 e2, IExercise3 e3, Examples train, ulong seed = MlpConfig.LectureSeed)
+    /// <param name="asking">Told the answer (e.g. "dh") before it is called; see <see cref="WorkbookProgram.Breadcrumbs"/>.</param>
+    public static LectureGrade GradeLecture(IExercise1 e1, IExercise2 e2, IExercise3 e3, Examples train, ulong seed = MlpConfig.LectureSeed,
+        Action<string>? asking = null)
     {
         using var scope = NewDisposeScope();
         var g = new Generator(seed);
@@ -70,7 +72,7 @@ public static class WorkbookGrader
         Tensor Autograd(string name) => check[name].grad!;
 
         // On its own: every line gets autograd's upstream gradients.
-        var lines = Lines.Select(l => Judge(l.Name, Autograd(l.Name), () => l.Ask(e1, Copies(Autograd)), expectExact: true).Grade).ToList();
+        var lines = Lines.Select(l => Judge(l.Name, Autograd(l.Name), () => l.Ask(e1, Copies(Autograd)), asking, expectExact: true).Grade).ToList();
 
         // Chained: every line gets the learner's own upstream gradients, as in the notebook.
         var own = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -79,15 +81,15 @@ public static class WorkbookGrader
         {
             // A blank stays a blank, whatever is missing above it.
             if (alone.Outcome == Outcome.NotAttempted) { chained.Add(alone); continue; }
-            var (grade, manual) = Judge(name, Autograd(name), () => ask(e1, Copies(Own)), expectExact: true);
+            var (grade, manual) = Judge(name, Autograd(name), () => ask(e1, Copies(Own)), asking, expectExact: true);
             if (manual is not null && grade.Outcome is not Outcome.Error) own[name] = manual;
             chained.Add(grade);
         }
 
-        var fusedCe = Judge("logits", Autograd("logits"), () => e2.dlogits(Copy(f.logits), Copy(Yb), n),
+        var fusedCe = Judge("logits", Autograd("logits"), () => e2.dlogits(Copy(f.logits), Copy(Yb), n), asking,
             expectExact: false, LectureCheck.FusedCrossEntropyLabel).Grade;
         var fusedBn = Judge("hprebn", Autograd("hprebn"),
-            () => e3.dhprebn(Copy(Autograd("hpreact")), Copy(p.bngain), Copy(f.bnvar_inv), Copy(f.bnraw), n),
+            () => e3.dhprebn(Copy(Autograd("hpreact")), Copy(p.bngain), Copy(f.bnvar_inv), Copy(f.bnraw), n), asking,
             expectExact: false, LectureCheck.FusedBatchNormLabel).Grade;
         return new LectureGrade(lines, chained, fusedCe, fusedBn);
 
@@ -102,8 +104,10 @@ public static class WorkbookGrader
     /// minibatches. At every step each of the 7 gradients must be within the training tolerance of autograd's
     /// (<see cref="GradientVerifier"/>).
     /// </summary>
-    public static Grade GradeTraining(IExercise4 e4, Examples train, int steps = TrainingSteps, ulong seed = MlpConfig.LectureSeed)
+    public static Grade GradeTraining(IExercise4 e4, Examples train, int steps = TrainingSteps, ulong seed = MlpConfig.LectureSeed,
+        Action<string>? asking = null)
     {
+        asking?.Invoke("Exercise 4's Backward");
         const string name = "training", answer = "Backward";
         string shape = $"{steps} steps";
         using var scope = NewDisposeScope();
@@ -157,10 +161,11 @@ public static class WorkbookGrader
     }
 
     /// <summary>Asks for one answer and compares it with autograd's gradient; the learner's tensor comes back for chaining.</summary>
-    private static (Grade Grade, Tensor? Manual) Judge(string name, Tensor reference, Func<Tensor> ask, bool expectExact, string? label = null)
+    private static (Grade Grade, Tensor? Manual) Judge(string name, Tensor reference, Func<Tensor> ask, Action<string>? asking, bool expectExact, string? label = null)
     {
         string answer = "d" + name, shape = Cmp.Shape(reference.shape);
         Tensor? manual;
+        asking?.Invoke(label is null ? answer : $"{answer} ({label})");
         try
         {
             using (no_grad()) manual = ask();

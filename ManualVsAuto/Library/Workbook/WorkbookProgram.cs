@@ -23,8 +23,10 @@ public static class WorkbookProgram
             };
             var train = LoadTraining(data ?? namesFile);
             set_num_threads(1); // fastest for a model this small, and the same every run
-            var lecture = WorkbookGrader.GradeLecture(e1, e2, e3, train);
-            var training = WorkbookGrader.GradeTraining(e4, train);
+            var asking = Console.IsErrorRedirected ? null : Breadcrumbs(Console.Error, overwrite: true);
+            var lecture = WorkbookGrader.GradeLecture(e1, e2, e3, train, asking: asking);
+            var training = WorkbookGrader.GradeTraining(e4, train, asking: asking);
+            asking?.Invoke("");
             Console.Write(WorkbookReport.ToText(lecture, training));
             var all = lecture.Lines.Concat(lecture.Chained).Append(lecture.CrossEntropy).Append(lecture.BatchNorm).Append(training);
             return all.Any(g => g.Outcome is Outcome.Wrong or Outcome.Error) ? 1 : 0;
@@ -35,6 +37,19 @@ public static class WorkbookProgram
             return 2;
         }
     }
+
+    /// <summary>
+    /// Says which answer is being graded, before it is called. On Debian 12 (with the TorchSharp native-load fix) an
+    /// error inside libtorch — e.g. a matmul of mismatched shapes — cannot be caught: the process ends with
+    /// "terminate called after throwing an instance of 'c10::Error'" and the op's message, and this line right above it
+    /// names the culprit. On a terminal each line overwrites the last (<paramref name="overwrite"/>; "" clears it).
+    /// </summary>
+    public static Action<string> Breadcrumbs(TextWriter writer, bool overwrite) => answer =>
+    {
+        if (overwrite) writer.Write("\r\u001b[K" + (answer.Length == 0 ? "" : $"grading your {answer}… "));
+        else if (answer.Length > 0) writer.WriteLine($"grading your {answer}…");
+        writer.Flush();
+    };
 
     /// <summary>The lecture's training split of the names file at <paramref name="namesFile"/>.</summary>
     /// <exception cref="DataException">The file is missing or malformed.</exception>
