@@ -143,7 +143,7 @@ public class LayerTests
 
     /// <summary>The lecture's batchnorm: unbiased variance over n = B·T for 3-D input, running statistics moved by momentum 0.1 in
     /// training only; eval normalises with them. Expected values are computed here element by element in double.</summary>
-    [Fact]
+    [DataFact]
     public void BatchNormStatisticsFollowTheLecture()
     {
         using var scope = NewDisposeScope();

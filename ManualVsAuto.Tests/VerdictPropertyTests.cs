@@ -18,7 +18,7 @@ public class VerdictPropertyTests(ITestOutputHelper output)
             .Select((seed, batch, hidden, threads, f64) =>
                 new CheckSettings(seed, batch, hidden, threads, f64 ? ScalarType.Float64 : ScalarType.Float32, Numeric: null));
 
-    [Fact]
+    [DataFact]
     public void EveryConfigurationIsExactAndPasses()
     {
         try

@@ -11,12 +11,7 @@ namespace ManualVsAuto.Tests;
 /// <summary>Part 5's split: the lecture's shuffle with contexts of 8 characters, built once.</summary>
 public static class WaveNetFixture
 {
-    private static readonly Lazy<DataSplit> split = new(() =>
-    {
-        var s = Dataset.Split(NamesFile.Load(DataLocator.Resolve(null, TextWriter.Null)), WaveNet.BlockSize);
-        foreach (var t in new[] { s.Train.X, s.Train.Y, s.Dev.X, s.Dev.Y, s.Test.X, s.Test.Y }) t.DetachFromDisposeScope();
-        return s;
-    });
+    private static readonly Lazy<DataSplit> split = new(() => Dataset.Split(NamesFile.Load(RealData.Path), WaveNet.BlockSize));
 
     public static DataSplit Split => split.Value;
 }
@@ -41,16 +36,18 @@ public class WaveNetTests
     /// seeded generator draws the same randn/randint streams, so the parameters and the batch are the lecture's, and the
     /// step-0 loss is its 3.3167 to every float32 digit.
     /// </summary>
-    [Fact]
+    [DataFact]
     public void StepZeroLossIsTheLecturesFromPyTorch()
     {
         using var scope = NewDisposeScope();
-        Assert.Equal([182_625, 8], Train.X.shape);
+        Assert.Equal(182_625, Train.Count);
+        Assert.Equal(8, Train.BlockSize);
         var g = new Generator(WaveNet.LectureSeed);
         using var model = WaveNet.Create(g);
         var ix = randint(0, Train.Count, [32], generator: g);
         Assert.Equal([35329L, 45922, 96223, 79937, 101301], ix.narrow(0, 0, 5).data<long>().ToArray());
-        var loss = F.cross_entropy(model.Forward(Train.X.index_select(0, ix), ForwardMode.Train), Train.Y.index_select(0, ix)).item<float>();
+        var (Xb, Yb) = Train.Gather(ix.data<long>().ToArray());
+        var loss = F.cross_entropy(model.Forward(Xb, ForwardMode.Train), Yb).item<float>();
         const double PyTorch = 3.3167154788970947;
         Assert.True(Math.Abs(loss - PyTorch) <= 4.8e-7, $"step-0 loss {loss:R}, PyTorch {PyTorch:R}"); // within 2 float32 ulps
     }
@@ -67,7 +64,7 @@ public class WaveNetTests
         "layers[0] Embedding out", "layers[0] Embedding weight",
     ];
 
-    [Fact]
+    [DataFact]
     public void CheckListsEveryLayerInBackwardOrderAllPassing()
     {
         var report = LayerCheck.RunWaveNet(Train, new CheckSettings(Seed: WaveNet.LectureSeed, Hidden: WaveNet.LectureNHidden));
@@ -122,7 +119,7 @@ public class WaveNetTests
         model.Dispose();
     }
 
-    [Fact]
+    [DataFact]
     public void CheckingAndVerifyingLeaveTheRunningStatisticsAlone()
     {
         using var scope = NewDisposeScope();

@@ -24,7 +24,7 @@ public sealed class WaveNetTrainingTests : IDisposable
     /// each one's largest magnitude at step 300 (n_hidden 32). The bound, 1e-5 as for the MLP, keeps a 15x margin; a wrong
     /// gradient moves a parameter by ~lr·|grad| ≈ 1e-3 in a single step, 100x beyond it.
     /// </summary>
-    [Fact]
+    [DataFact]
     public void ManualAndAutogradTrainingReachTheSameParameters()
     {
         using var manual = TrainingRun.Start(Settings(300), "test");
@@ -73,7 +73,7 @@ public sealed class WaveNetTrainingTests : IDisposable
         Assert.Equal(straight.Losses(), resumed.Losses());
     }
 
-    [Fact]
+    [DataFact]
     public void VerificationPassesCorrectWaveNetSteps()
     {
         using var run = TrainingRun.Start(Settings(40), "test");
@@ -83,14 +83,14 @@ public sealed class WaveNetTrainingTests : IDisposable
         Assert.Equal(4, reporter.Notes.Count(n => n.Contains("the 12 manual parameter gradients match autograd")));
     }
 
-    [Fact]
+    [DataFact]
     public void AMidRunCheckpointSamplesWithItsRunningStatistics()
     {
         string path = Path.Combine(dir, "mid.ckpt");
         using (var run = TrainingRun.Start(Settings(30), "sha"))
             TrainingLoop.Run(run, Train, new LoopOptions(path, CheckpointEvery: 10), new RecordingReporter(), i => i == 20);
         var trained = ITrainedModel.FromCheckpoint(CheckpointFile.Read(path), path, _ => throw new InvalidOperationException("the WaveNet needs no calibration"));
-        var names = trained.Sample(5, 1);
+        var names = trained.Sample(5, 1).ToList();
         Assert.Equal(5, names.Count);
         Assert.All(names, n => Assert.True(n.EndsWith('.') || n.Length == Inference.MaxNameLength, n));
         Assert.InRange(trained.SplitLoss(WaveNetFixture.Split.Dev), 2.0, 3.5);

@@ -60,8 +60,9 @@ public static class App
         }
     }
 
-    /// <summary>Subcommands beyond check (train, sample, benchmark) register here.</summary>
-    private static IEnumerable<Command> ExtraCommands() => [BenchmarkCommand.Create(), TrainCommand.Create(), SampleCommand.Create()];
+    /// <summary>Subcommands beyond check (train, sample, benchmark, workbook) register here.</summary>
+    private static IEnumerable<Command> ExtraCommands() =>
+        [BenchmarkCommand.Create(), TrainCommand.Create(), SampleCommand.Create(), WorkbookCommand.Create()];
 
     /// <summary><c>help [command]</c>: the same as <c>[command] --help</c>.</summary>
     private static Command HelpCommand(RootCommand root)

@@ -1,0 +1,165 @@
+using ManualVsAuto.Checking;
+using ManualVsAuto.Workbook;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>A real workbook, made by <c>workbook new</c>, built and graded at each stage of a learner's work.</summary>
+public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixture>
+{
+    private readonly FixtureStages s = fixture.Stages;
+
+    private CliRunner.Result Stage(CliRunner.Result? r) => r ?? throw new Xunit.Sdk.XunitException("an earlier stage failed:\n" + s);
+
+    [DataFact]
+    public void FreshWorkbookBuildsAgainstTheLibraryOnly()
+    {
+        Assert.True(s.New.ExitCode == 0, s.ToString());
+        var build = Stage(s.FreshBuild);
+        Assert.True(build.ExitCode == 0, s.ToString());
+        string wb = Path.Combine(fixture.Folder, "ninja");
+        Assert.Contains("ManualVsAuto.Library.csproj", File.ReadAllText(Path.Combine(wb, "Ninja.csproj")));
+        // The library only: none of the command line's packages reach the workbook.
+        var assets = File.ReadAllText(Path.Combine(wb, "obj", "project.assets.json")).ToLowerInvariant();
+        Assert.Contains("manualvsauto.library", assets);
+        foreach (var cli in new[] { "spectre.console/", "scottplot/", "benchmarkdotnet/", "system.commandline/" }) Assert.DoesNotContain(cli, assets);
+        // Nothing of the clone's settings: its Directory.Build.* are empty.
+        Assert.DoesNotContain("PropertyGroup", File.ReadAllText(Path.Combine(wb, "Directory.Build.props")));
+        Assert.DoesNotContain("Import", File.ReadAllText(Path.Combine(wb, "Directory.Build.targets")));
+    }
+
+    [DataFact]
+    public void FreshWorkbookGradesEverythingNotAttempted()
+    {
+        var run = Stage(s.FreshRun);
+        Assert.True(run.ExitCode == 0, run.Output);
+        var lines = ReportLine.Parse(run.Stdout);
+        Assert.Equal(WorkbookGrader.Names, lines.Select(l => l.Name));
+        Assert.All(lines, l => Assert.Equal("not attempted", l.Verdict));
+        Assert.Contains("0/26 exact · 26 not attempted\n", run.Stdout);
+        Assert.Contains("logits (fused CE)  not attempted", run.Stdout);
+        Assert.Contains("hprebn (fused BN)  not attempted", run.Stdout);
+        Assert.Contains("on your backward beside autograd: not attempted", run.Stdout);
+
+        // dotnet test: every answer is a skipped test, none passes.
+        var test = Stage(s.FreshTest);
+        Assert.Equal(new TestCounts(Failed: 0, Passed: 0, Skipped: 30), TestCounts.Parse(test.Output));
+        Assert.Contains("not attempted yet", test.Output);
+    }
+
+    [DataFact]
+    public void FillingOneGradientTurnsExactlyThatTestGreen()
+    {
+        var test = Stage(s.OneTest);
+        Assert.Equal(new TestCounts(Failed: 0, Passed: 1, Skipped: 29), TestCounts.Parse(test.Output));
+        Assert.Equal([WorkbookFixture.OneTest], TestCounts.Names(test.Output, "Passed"));
+    }
+
+    [Fact]
+    public void LectureAnswersGrade26Of26ExactChainedAndTheFusedRowsApproximate()
+    {
+        var run = Stage(s.FullRun);
+        Assert.True(run.ExitCode == 0, run.Output);
+        var lines = ReportLine.Parse(run.Stdout);
+        Assert.Equal(26, lines.Count);
+        Assert.All(lines, l => Assert.Equal(("exact", "exact"), (l.Verdict, l.Chained)));
+        Assert.Contains("26/26 exact\n", run.Stdout);
+        Assert.Contains("chained: 26/26 exact", run.Stdout);
+        Assert.Contains("logits (fused CE)  approximate (passes", run.Stdout);
+        Assert.Contains("hprebn (fused BN)  approximate (passes", run.Stdout);
+        Assert.Contains("on your backward beside autograd: pass", run.Stdout);
+    }
+
+    [DataFact]
+    public void OneMistakeFlagsExactlyThatLineWithItsHint()
+    {
+        var run = Stage(s.MistakeRun);
+        Assert.True(run.ExitCode == 1, run.Output); // an attempted answer is wrong
+        var lines = ReportLine.Parse(run.Stdout);
+        Assert.Equal(26, lines.Count);
+        var wrong = Assert.Single(lines, l => l.Verdict != "exact");
+        Assert.Equal(("bndiff2", "WRONG"), (wrong.Name, wrong.Verdict));
+        Assert.Contains("factor", wrong.Cause); // autograd's is n/(n−1) = 1.032× the manual one
+        Assert.Contains("25/26 exact · 1 wrong (bndiff2: ", run.Stdout);
+        // Chained, as the notebook's cmp: the mistake spreads to every line fed by it, and only to those.
+        var chainedWrong = lines.Where(l => l.Chained != "exact").Select(l => l.Name).ToList();
+        Assert.Equal(["bndiff2", "bndiff", "bnmeani", "hprebn", "embcat", "W1", "b1", "emb", "C"], chainedWrong);
+
+        // dotnet test: that line fails with its cause (and the chained finish line with it); the rest pass.
+        var test = Stage(s.MistakeTest);
+        Assert.Equal(new TestCounts(Failed: 2, Passed: 28, Skipped: 0), TestCounts.Parse(test.Output));
+        Assert.Equal(["Ninja.Exercise1Tests.Line18_dbndiff2", "Ninja.Exercise1Tests.Line27_chained_26_of_26_exact"],
+            TestCounts.Names(test.Output, "Failed"));
+        Assert.Contains("dbndiff2: WRONG", test.Output);
+    }
+}
+
+/// <summary>The <c>workbook new</c> command without building anything.</summary>
+public class WorkbookCommandTests
+{
+    [DataFact]
+    public void RefusesAFolderThatIsNotEmptyAndLeavesItAlone()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "mva-workbook-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string mine = Path.Combine(dir, "Exercise1.cs");
+            File.WriteAllText(mine, "my own work");
+            var r = CliRunner.Run("workbook", "new", dir);
+            Assert.Equal(2, r.ExitCode);
+            var line = Assert.Single(r.Stderr.Trim().Split('\n'));
+            Assert.StartsWith("error:", line);
+            Assert.Contains("not empty", line);
+            Assert.Equal([mine], Directory.GetFileSystemEntries(dir));
+            Assert.Equal("my own work", File.ReadAllText(mine));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [DataFact]
+    public void PackageFeedWithoutThatVersionIsAnInputError()
+    {
+        string feed = Path.Combine(Path.GetTempPath(), "mva-feed-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(feed);
+        try
+        {
+            string target = Path.Combine(feed, "wb");
+            var r = CliRunner.Run("workbook", "new", target, "--package", feed, "9.9.9");
+            Assert.Equal(2, r.ExitCode);
+            Assert.Contains("no ManualVsAuto.9.9.9.nupkg", r.Stderr);
+            Assert.False(Directory.Exists(target));
+        }
+        finally { Directory.Delete(feed, recursive: true); }
+    }
+
+    [DataFact]
+    public void PackageWorkbookReferencesThePackageAndItsFeed()
+    {
+        var files = Scaffold.Files(new LibrarySource.FromPackage("/feeds/local", "0.2.0"), "/data/names.txt").ToDictionary(f => f.Path, f => f.Text);
+        Assert.Contains("<PackageReference Include=\"ManualVsAuto\" Version=\"0.2.0\" />", files["Ninja.csproj"]);
+        Assert.DoesNotContain("ProjectReference", files["Ninja.csproj"]);
+        Assert.DoesNotContain("<Import", files["Ninja.csproj"]); // the fix comes with the package (buildTransitive)
+        Assert.Contains("value=\"/feeds/local\"", files["nuget.config"]);
+        Assert.DoesNotContain("<clear", files["nuget.config"]);
+        Assert.Contains("@\"/data/names.txt\"", files["Setup.cs"]);
+    }
+
+    [DataFact]
+    public void ScaffoldHoldsBlanksAndNoAnswer()
+    {
+        var files = Scaffold.Files(new LibrarySource.FromPackage("/f", "1.0.0"), "/d/names.txt").ToDictionary(f => f.Path, f => f.Text);
+        var answers = WorkbookAnswers.Exercise1.Values.Append(WorkbookAnswers.Exercise2).Append(WorkbookAnswers.Exercise3)
+            .Select(a => a.TrimStart('=', '>', ' ').TrimEnd(';')).ToList();
+        foreach (var (exercise, blanks) in new[] { ("Exercise1.cs", 26), ("Exercise2.cs", 1), ("Exercise3.cs", 1), ("Exercise4.cs", 1) })
+        {
+            var methods = files[exercise].Split('\n').Where(l => l.TrimStart().StartsWith("public ") && l.Contains('(')).ToList();
+            Assert.Equal(blanks, methods.Count);
+            Assert.All(methods, m => Assert.EndsWith(WorkbookAnswers.Blank, m));
+            Assert.All(answers, a => Assert.DoesNotContain(a, files[exercise]));
+        }
+    }
+
+    [DataFact]
+    public void GradesTheGradientsInTheLecturesOrder() =>
+        Assert.Equal(LectureFixture.Report.Rows.Take(LectureCheck.ChainRowCount).Select(r => r.Name), WorkbookGrader.Names);
+}

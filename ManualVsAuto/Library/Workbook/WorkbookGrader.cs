@@ -1,0 +1,205 @@
+using ManualVsAuto.Checking;
+using ManualVsAuto.Data;
+using ManualVsAuto.Model;
+using ManualVsAuto.Training;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Workbook;
+
+/// <summary>
+/// Grades a learner's workbook against autograd: Exercise 1 line by line and chained, Exercises 2 and 3 as
+/// approximate, Exercise 4 by training beside autograd. Every answer gets copies of its inputs, under no_grad.
+/// </summary>
+public static class WorkbookGrader
+{
+    /// <summary>Exercise 4: steps of the learner's backward against the same steps on autograd.</summary>
+    public const int TrainingSteps = 300;
+
+    public const int TrainingHidden = 200;
+    public const int BatchSize = 32;
+    public const double LearningRate = 0.1;
+
+    /// <summary>What an Exercise-1 line receives: copies of the forward tensors and parameters, and <c>d(name)</c>, the upstream gradients.</summary>
+    private sealed record Inputs(ForwardState f, MlpParameters p, Tensor Xb, Tensor Yb, long n, Func<string, Tensor> d);
+
+    /// <summary>The 26 gradients in the lecture's cmp order, each with how to ask the learner for it.</summary>
+    private static readonly (string Name, Func<IExercise1, Inputs, Tensor> Ask)[] Lines =
+    [
+        ("logprobs", (e, x) => e.dlogprobs(x.f.logprobs, x.Yb, x.n)),
+        ("probs", (e, x) => e.dprobs(x.d("logprobs"), x.f.probs)),
+        ("counts_sum_inv", (e, x) => e.dcounts_sum_inv(x.d("probs"), x.f.counts)),
+        ("counts_sum", (e, x) => e.dcounts_sum(x.d("counts_sum_inv"), x.f.counts_sum)),
+        ("counts", (e, x) => e.dcounts(x.d("probs"), x.f.counts_sum_inv, x.d("counts_sum"), x.f.counts)),
+        ("norm_logits", (e, x) => e.dnorm_logits(x.d("counts"), x.f.counts)),
+        ("logit_maxes", (e, x) => e.dlogit_maxes(x.d("norm_logits"))),
+        ("logits", (e, x) => e.dlogits(x.d("norm_logits"), x.d("logit_maxes"), x.f.logits)),
+        ("h", (e, x) => e.dh(x.d("logits"), x.p.W2)),
+        ("W2", (e, x) => e.dW2(x.d("logits"), x.f.h)),
+        ("b2", (e, x) => e.db2(x.d("logits"))),
+        ("hpreact", (e, x) => e.dhpreact(x.d("h"), x.f.h)),
+        ("bngain", (e, x) => e.dbngain(x.d("hpreact"), x.f.bnraw)),
+        ("bnbias", (e, x) => e.dbnbias(x.d("hpreact"))),
+        ("bnraw", (e, x) => e.dbnraw(x.d("hpreact"), x.p.bngain)),
+        ("bnvar_inv", (e, x) => e.dbnvar_inv(x.d("bnraw"), x.f.bndiff)),
+        ("bnvar", (e, x) => e.dbnvar(x.d("bnvar_inv"), x.f.bnvar, ChunkedForward.BnEps)),
+        ("bndiff2", (e, x) => e.dbndiff2(x.d("bnvar"), x.f.bndiff2, x.n)),
+        ("bndiff", (e, x) => e.dbndiff(x.d("bnraw"), x.f.bnvar_inv, x.d("bndiff2"), x.f.bndiff)),
+        ("bnmeani", (e, x) => e.dbnmeani(x.d("bndiff"))),
+        ("hprebn", (e, x) => e.dhprebn(x.d("bndiff"), x.d("bnmeani"), x.f.hprebn, x.n)),
+        ("embcat", (e, x) => e.dembcat(x.d("hprebn"), x.p.W1)),
+        ("W1", (e, x) => e.dW1(x.d("hprebn"), x.f.embcat)),
+        ("b1", (e, x) => e.db1(x.d("hprebn"))),
+        ("emb", (e, x) => e.demb(x.d("embcat"), x.f.emb)),
+        ("C", (e, x) => e.dC(x.d("emb"), x.p.C, x.Xb)),
+    ];
+
+    /// <summary>The lecture's names of the 26 gradients of Exercise 1, in order.</summary>
+    public static IReadOnlyList<string> Names { get; } = Lines.Select(l => l.Name).ToList();
+
+    /// <summary>Exercises 1–3 on the lecture's first minibatch (seed 2147483647, n_hidden 64, batch 32).</summary>
+    /// <param name="asking">Told the answer (e.g. "dh") before it is called; see <see cref="WorkbookProgram.Breadcrumbs"/>.</param>
+    public static LectureGrade GradeLecture(IExercise1 e1, IExercise2 e2, IExercise3 e3, Examples train, ulong seed = MlpConfig.LectureSeed,
+        Action<string>? asking = null)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(seed);
+        var p = MlpParameters.Init(new MlpConfig(), g);
+        var (Xb, Yb) = Minibatch.Sample(train, BatchSize, g);
+        var check = new GradientCheck();
+        var f = ChunkedForward.Run(p, Xb, Yb, check);
+        check.Backward(f.loss);
+        long n = Yb.shape[0];
+        Tensor Autograd(string name) => check[name].grad!;
+
+        // On its own: every line gets autograd's upstream gradients.
+        var lines = Lines.Select(l => Judge(l.Name, Autograd(l.Name), () => l.Ask(e1, Copies(Autograd)), asking, expectExact: true).Grade).ToList();
+
+        // Chained: every line gets the learner's own upstream gradients, as in the notebook.
+        var own = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var chained = new List<Grade>();
+        foreach (var ((name, ask), alone) in Lines.Zip(lines))
+        {
+            // A blank stays a blank, whatever is missing above it.
+            if (alone.Outcome == Outcome.NotAttempted) { chained.Add(alone); continue; }
+            var (grade, manual) = Judge(name, Autograd(name), () => ask(e1, Copies(Own)), asking, expectExact: true);
+            if (manual is not null && grade.Outcome is not Outcome.Error) own[name] = manual;
+            chained.Add(grade);
+        }
+
+        var fusedCe = Judge("logits", Autograd("logits"), () => e2.dlogits(Copy(f.logits), Copy(Yb), n), asking,
+            expectExact: false, LectureCheck.FusedCrossEntropyLabel).Grade;
+        var fusedBn = Judge("hprebn", Autograd("hprebn"),
+            () => e3.dhprebn(Copy(Autograd("hpreact")), Copy(p.bngain), Copy(f.bnvar_inv), Copy(f.bnraw), n), asking,
+            expectExact: false, LectureCheck.FusedBatchNormLabel).Grade;
+        return new LectureGrade(lines, chained, fusedCe, fusedBn);
+
+        Tensor Own(string name) => own.TryGetValue(name, out var t) ? t : throw new MissingUpstream(name);
+        Inputs Copies(Func<string, Tensor> upstream) =>
+            new(CopyOf(f), p.Map(Copy), Copy(Xb), Copy(Yb), n, name => Copy(upstream(name)));
+    }
+
+    /// <summary>
+    /// Exercise 4: <see cref="TrainingSteps"/> steps of the lecture's loop (n_hidden 200, batch 32, lr 0.1) on the
+    /// learner's backward, beside the same steps on autograd (<see cref="AutogradTrainer"/>) from the same init and
+    /// minibatches. At every step each of the 7 gradients must be within the training tolerance of autograd's
+    /// (<see cref="GradientVerifier"/>).
+    /// </summary>
+    public static Grade GradeTraining(IExercise4 e4, Examples train, int steps = TrainingSteps, ulong seed = MlpConfig.LectureSeed,
+        Action<string>? asking = null)
+    {
+        asking?.Invoke("Exercise 4's Backward");
+        const string name = "training", answer = "Backward";
+        string shape = $"{steps} steps";
+        using var scope = NewDisposeScope();
+        var g = new Generator(seed);
+        var init = MlpParameters.Init(new MlpConfig(NHidden: TrainingHidden), g);
+        var yours = init.Copy(requiresGrad: false);
+        using var autograd = new AutogradTrainer(init.Copy(requiresGrad: false), LearningRate);
+        double firstLoss = double.NaN, yourLoss = double.NaN, autogradLoss = double.NaN;
+        for (int step = 0; step < steps; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            var (Xb, Yb) = Minibatch.Sample(train, BatchSize, g);
+            MlpParameters grads;
+            TrainingForwardState f;
+            using (no_grad())
+            {
+                f = TrainingForward.Run(yours, Xb, Yb);
+                var copy = new TrainingForwardState(Copy(f.embcat), Copy(f.bnvar_inv), Copy(f.bnraw), Copy(f.h), Copy(f.logits), Copy(f.loss));
+                try
+                {
+                    grads = e4.Backward(yours.Map(Copy), copy, Copy(Xb), Copy(Yb)) ?? throw new NotAttempted();
+                }
+                catch (NotAttempted) { return new Grade(name, answer, shape, Outcome.NotAttempted, false); }
+                catch (Exception ex) { return new Grade(name, answer, shape, Outcome.Error, false, Message: $"at step {step}: {FirstLine(ex)}"); }
+            }
+            var reference = autograd.Step(Xb, Yb, LearningRate);
+            foreach (var ((pname, mine), (_, param)) in grads.Named.Zip(autograd.Parameters.Named))
+            {
+                var truth = param.grad!;
+                if (mine is null || !mine.shape.SequenceEqual(truth.shape))
+                    return new Grade(name, answer, shape, Outcome.Wrong, false, Message:
+                        $"at step {step}: d{pname} has shape {(mine is null ? "null" : Cmp.Shape(mine.shape))}, {pname} has {Cmp.Shape(truth.shape)}");
+                var verdict = GradientVerifier.Judge(pname, mine, truth);
+                if (!verdict.Ok)
+                {
+                    var hint = MistakeHints.ForValues(mine.detach(), truth);
+                    return new Grade(name, answer, shape, Outcome.Wrong, false, Message:
+                        $"at step {step}: d{GradientVerifier.Describe(verdict)}" + (hint is null ? "" : $" — {hint}"));
+                }
+            }
+            using (no_grad())
+            {
+                foreach (var ((_, p), (_, grad)) in yours.Named.Zip(grads.Named)) p.add_(grad, alpha: -LearningRate);
+            }
+            yourLoss = f.loss.to_type(ScalarType.Float64).item<double>();
+            autogradLoss = reference.to_type(ScalarType.Float64).item<double>();
+            if (step == 0) firstLoss = yourLoss;
+        }
+        return new Grade(name, answer, shape, Outcome.Approximate, true, Message: FormattableString.Invariant(
+            $"every gradient within the training tolerance of autograd's at all {steps} steps; loss {firstLoss:0.0000} → {yourLoss:0.0000} (autograd {autogradLoss:0.0000})"));
+    }
+
+    /// <summary>Asks for one answer and compares it with autograd's gradient; the learner's tensor comes back for chaining.</summary>
+    private static (Grade Grade, Tensor? Manual) Judge(string name, Tensor reference, Func<Tensor> ask, Action<string>? asking, bool expectExact, string? label = null)
+    {
+        string answer = "d" + name, shape = Cmp.Shape(reference.shape);
+        Tensor? manual;
+        asking?.Invoke(label is null ? answer : $"{answer} ({label})");
+        try
+        {
+            using (no_grad()) manual = ask();
+        }
+        catch (NotAttempted) { return (new Grade(label ?? name, answer, shape, Outcome.NotAttempted, false), null); }
+        catch (MissingUpstream m) { return (new Grade(label ?? name, answer, shape, Outcome.NeedsUpstream, false, Message: $"needs your d{m.Name} first"), null); }
+        catch (Exception e) { return (new Grade(label ?? name, answer, shape, Outcome.Error, false, Message: FirstLine(e)), null); }
+        if (manual is null) return (new Grade(label ?? name, answer, shape, Outcome.NotAttempted, false), null);
+
+        GradientRow row;
+        try
+        {
+            row = Cmp.CompareValues(label ?? name, manual, reference) with { ExpectExact = expectExact };
+        }
+        catch (GradientCheckException e) { return (new Grade(label ?? name, answer, shape, Outcome.Wrong, false, Message: e.Message), manual); }
+        var outcome = row.Exact ? Outcome.Exact : row.Approximate ? Outcome.Approximate : Outcome.Wrong;
+        bool passed = row.Meets(expectExact ? RequiredLevel.Exact : RequiredLevel.Approx);
+        return (new Grade(label ?? name, answer, shape, outcome, passed, row), manual);
+    }
+
+    private static Tensor Copy(Tensor t) => t.detach().clone();
+
+    private static ForwardState CopyOf(ForwardState f) => new(
+        Copy(f.emb), Copy(f.embcat), Copy(f.hprebn), Copy(f.bnmeani), Copy(f.bndiff), Copy(f.bndiff2), Copy(f.bnvar),
+        Copy(f.bnvar_inv), Copy(f.bnraw), Copy(f.hpreact), Copy(f.h), Copy(f.logits), Copy(f.logit_maxes),
+        Copy(f.norm_logits), Copy(f.counts), Copy(f.counts_sum), Copy(f.counts_sum_inv), Copy(f.probs),
+        Copy(f.logprobs), Copy(f.loss));
+
+    /// <summary>An exception's message without TorchSharp's native stack: the first line.</summary>
+    private static string FirstLine(Exception e) =>
+        $"{e.GetType().Name}: {e.Message.Split('\n', 2)[0].Trim()}";
+
+    private sealed class MissingUpstream(string name) : Exception($"needs d{name}")
+    {
+        public string Name { get; } = name;
+    }
+}

@@ -1,0 +1,61 @@
+using ManualVsAuto.Data;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Workbook;
+
+/// <summary>A workbook's <c>dotnet run</c>: grades the four exercises and prints the report.</summary>
+public static class WorkbookProgram
+{
+    public const string Usage = "usage: dotnet run [-- --data PATH/names.txt]";
+
+    /// <param name="namesFile">Where the data file was when the workbook was made; <c>--data PATH</c> overrides it.</param>
+    /// <returns>0 when no attempted answer is wrong (blanks do not fail), 1 when one is, 2 for bad input.</returns>
+    public static int Run(string[] args, string namesFile, IExercise1 e1, IExercise2 e2, IExercise3 e3, IExercise4 e4)
+    {
+        try
+        {
+            if (args is ["--help" or "-h"]) { Console.WriteLine(Usage); return 0; }
+            string? data = args switch
+            {
+                [] => null,
+                ["--data", var path] => path,
+                _ => throw new DataException($"unexpected arguments '{string.Join(' ', args)}'; {Usage}"),
+            };
+            var train = LoadTraining(data ?? namesFile);
+            set_num_threads(1); // fastest for a model this small, and the same every run
+            var asking = Console.IsErrorRedirected ? null : Breadcrumbs(Console.Error, overwrite: true);
+            var lecture = WorkbookGrader.GradeLecture(e1, e2, e3, train, asking: asking);
+            var training = WorkbookGrader.GradeTraining(e4, train, asking: asking);
+            asking?.Invoke("");
+            Console.Write(WorkbookReport.ToText(lecture, training));
+            var all = lecture.Lines.Concat(lecture.Chained).Append(lecture.CrossEntropy).Append(lecture.BatchNorm).Append(training);
+            return all.Any(g => g.Outcome is Outcome.Wrong or Outcome.Error) ? 1 : 0;
+        }
+        catch (DataException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    /// <summary>
+    /// Says which answer is being graded, before it is called. On Debian 12 (with the TorchSharp native-load fix) an
+    /// error inside libtorch — e.g. a matmul of mismatched shapes — cannot be caught: the process ends with
+    /// "terminate called after throwing an instance of 'c10::Error'" and the op's message, and this line right above it
+    /// names the culprit. On a terminal each line overwrites the last (<paramref name="overwrite"/>; "" clears it).
+    /// </summary>
+    public static Action<string> Breadcrumbs(TextWriter writer, bool overwrite) => answer =>
+    {
+        if (overwrite) writer.Write("\r\u001b[K" + (answer.Length == 0 ? "" : $"grading your {answer}… "));
+        else if (answer.Length > 0) writer.WriteLine($"grading your {answer}…");
+        writer.Flush();
+    };
+
+    /// <summary>The lecture's training split of the names file at <paramref name="namesFile"/>.</summary>
+    /// <exception cref="DataException">The file is missing or malformed.</exception>
+    public static Examples LoadTraining(string namesFile)
+    {
+        string path = DataLocator.ResolveExplicit(namesFile, Directory.GetCurrentDirectory());
+        return Dataset.Split(NamesFile.Load(path)).Train;
+    }
+}

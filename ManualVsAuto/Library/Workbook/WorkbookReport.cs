@@ -1,0 +1,85 @@
+using System.Text;
+using ManualVsAuto.Reporting;
+
+namespace ManualVsAuto.Workbook;
+
+/// <summary>A workbook's grades as plain text: the lecture's table with a verdict per line, a progress line, the fused rows and training.</summary>
+public static class WorkbookReport
+{
+    public static string ToText(LectureGrade lecture, Grade training)
+    {
+        var sb = new StringBuilder();
+        sb.Append("Exercise 1: each gradient from autograd's upstream gradients, so every line is judged on its own;\n")
+          .Append("'chained' feeds your own gradients down the chain, as the notebook's cmp does.\n");
+        var rows = new List<string[]> { new[] { "#", "name", "shape", "on its own", "maxdiff", "ulps", "chained", "cause" } };
+        for (int i = 0; i < lecture.Lines.Count; i++)
+        {
+            var g = lecture.Lines[i];
+            var c = lecture.Chained[i];
+            rows.Add([
+                (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), g.Name, g.Shape, g.Verdict,
+                g.Row is { } r ? RowsText.MaxDiff(r) : "-", g.Row is { } u ? RowsText.UlpsText(u) : "-",
+                c.Outcome switch { Outcome.NotAttempted => "-", Outcome.NeedsUpstream => c.Message!, _ => c.Verdict },
+                g.Outcome is Outcome.Wrong or Outcome.Error ? g.Cause ?? "" : "",
+            ]);
+        }
+        Align(sb, rows, rightAligned: [0, 4, 5]);
+        sb.Append(lecture.Progress).Append('\n');
+        int chainedExact = lecture.Chained.Count(g => g.Outcome == Outcome.Exact);
+        sb.Append($"chained: {chainedExact}/{lecture.Chained.Count} exact")
+          .Append(lecture.ChainedAllExact ? " — the lecture's finish line: you are a backprop ninja\n" : " (26/26 is the lecture's finish line)\n");
+
+        sb.Append('\n');
+        var fused = new List<string[]> { new[] { "exercise", "name", "verdict", "maxdiff", "cause" } };
+        foreach (var (ex, g) in new[] { ("2", lecture.CrossEntropy), ("3", lecture.BatchNorm) })
+        {
+            string verdict = g.Outcome is Outcome.Exact or Outcome.Approximate ? g.Verdict + (g.Passed ? " (passes: approximate by construction)" : "") : g.Verdict;
+            fused.Add([ex, g.Name, verdict, g.Row is { } r ? Numbers.Diff(r.MaxDiff) : "-", g.Passed ? "" : g.Cause ?? ""]);
+        }
+        Align(sb, fused, rightAligned: [3]);
+        sb.Append($"Exercise 4, {training.Shape} on your backward beside autograd: ")
+          .Append(training.Outcome switch
+          {
+              Outcome.NotAttempted => "not attempted",
+              _ when training.Passed => "pass — " + training.Message,
+              _ => training.Verdict + " — " + training.Message,
+          })
+          .Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// e.g. <c>17/26 exact · 1 approximate · 1 wrong (bnvar: off by …) · 7 not attempted</c>; counts that are 0 are
+    /// left out, except exact.
+    /// </summary>
+    public static string Progress(IReadOnlyList<Grade> lines)
+    {
+        var parts = new List<string> { $"{lines.Count(g => g.Outcome == Outcome.Exact)}/{lines.Count} exact" };
+        void Add(Outcome o, string what, bool causes)
+        {
+            var these = lines.Where(g => g.Outcome == o).ToList();
+            if (these.Count == 0) return;
+            var text = $"{these.Count} {what}";
+            if (causes) text += " (" + string.Join("; ", these.Select(g => g.Cause is { } c ? $"{g.Name}: {c}" : g.Name)) + ")";
+            parts.Add(text);
+        }
+        Add(Outcome.Approximate, "approximate", causes: false);
+        Add(Outcome.Wrong, "wrong", causes: true);
+        Add(Outcome.Error, lines.Count(g => g.Outcome == Outcome.Error) == 1 ? "error" : "errors", causes: true);
+        Add(Outcome.NotAttempted, "not attempted", causes: false);
+        return string.Join(" · ", parts);
+    }
+
+    /// <summary>Columns padded with spaces, a dashed line under the header, trailing spaces trimmed.</summary>
+    private static void Align(StringBuilder sb, List<string[]> rows, int[] rightAligned)
+    {
+        int columns = rows[0].Length;
+        var widths = Enumerable.Range(0, columns).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var cells = rows[i].Select((cell, c) => rightAligned.Contains(c) ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]));
+            sb.Append(string.Join("  ", cells).TrimEnd()).Append('\n');
+            if (i == 0) sb.Append(string.Join("  ", widths.Select(w => new string('-', w)))).Append('\n');
+        }
+    }
+}
