@@ -4,31 +4,8 @@ using ManualVsAuto.Cli;
 namespace ManualVsAuto.Tests;
 
 /// <summary>Bad input found by a new user: each is one line on stderr, a documented exit code, never a stack trace.</summary>
-public sealed class HardeningCliTests : IDisposable
+public sealed class HardeningCliTests : CliTestFolder
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("mva-hard-").FullName;
-
-    public void Dispose() => Directory.Delete(dir, recursive: true);
-
-    private string Names(int count)
-    {
-        string path = Path.Combine(dir, $"names{count}.txt");
-        File.WriteAllLines(path, Enumerable.Range(0, count).Select(i => new string((char)('a' + i % 26), 3 + i % 4)));
-        return path;
-    }
-
-    private CliRunner.Result Run(params string[] args) => CliRunner.RunIn(dir, args);
-
-    internal static void AssertOneLineError(CliRunner.Result r, int exitCode, string expected)
-    {
-        Assert.Equal(exitCode, r.ExitCode);
-        var lines = r.Stderr.TrimEnd().Split('\n');
-        Assert.True(lines.Length == 1, r.Stderr);
-        Assert.StartsWith("error: ", lines[0]);
-        Assert.Contains(expected, lines[0]);
-        Assert.DoesNotContain("   at ", r.Stderr);
-    }
-
     [Fact]
     public void CheckWithOneNameSaysHowManyItNeeds()
     {
