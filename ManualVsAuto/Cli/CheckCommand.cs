@@ -42,7 +42,7 @@ public static class CheckCommand
         var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
 
         var cmd = new Command("check",
-            "Compare every manual gradient with autograd's and print the report (the default command). " + ExitCodes.Help)
+            "Compare every manual gradient with autograd's and print the report (the default command).")
         {
             seed, batch, hidden, data, threads, dtype, format, require, numeric, plot,
         };

@@ -38,7 +38,7 @@ public static class TrainCommand
 
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample. " +
-            "--resume --steps N extends a run. " + ExitCodes.Help)
+            "--resume --steps N extends a run.")
         {
             steps, hidden, batch, lr, decay, seed, threads, backward, checkpoint, every, resume, overwrite, plot, verify, data,
         };
