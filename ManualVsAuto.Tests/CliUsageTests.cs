@@ -4,20 +4,9 @@ using ManualVsAuto.Cli;
 namespace ManualVsAuto.Tests;
 
 /// <summary>The command line's rough edges: parse errors in words, typo suggestions, help, --version, --threads, streaming.</summary>
-public sealed class CliUsageTests : IDisposable
+public sealed class CliUsageTests : CliTestFolder
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("mva-usage-").FullName;
-
-    public void Dispose() => Directory.Delete(dir, recursive: true);
-
-    private CliRunner.Result Run(params string[] args) => CliRunner.RunIn(dir, args);
-
-    private string SmallNames()
-    {
-        string path = Path.Combine(dir, "names.txt");
-        File.WriteAllLines(path, ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn", "abigail"]);
-        return path;
-    }
+    private string SmallNames() => Names(10);
 
     [Theory]
     [InlineData("check", "--seed", "-1", "--seed must be a whole number from 0 to 18446744073709551615, got '-1'.")]
@@ -28,7 +17,7 @@ public sealed class CliUsageTests : IDisposable
     public void ParseErrorsSayWhatIsAllowedWithoutTypeNames(string command, string option, string value, string expected)
     {
         var r = Run(command, option, value);
-        HardeningCliTests.AssertOneLineError(r, 2, expected);
+        AssertOneLineError(r, 2, expected);
         Assert.DoesNotContain("System.", r.Stderr);
         Assert.DoesNotContain("expected type", r.Stderr);
     }
@@ -43,7 +32,7 @@ public sealed class CliUsageTests : IDisposable
     public void EverySpellingOfInfinityOrNaNGetsTheSameMessage(string value)
     {
         var r = Run("train", "--lr", value, "--checkpoint", Path.Combine(dir, "x.ckpt"));
-        HardeningCliTests.AssertOneLineError(r, 2, $"--lr must be a positive number such as 0.1 or 1e-3 (not infinite or NaN), got '{value}'.");
+        AssertOneLineError(r, 2, $"--lr must be a positive number such as 0.1 or 1e-3 (not infinite or NaN), got '{value}'.");
     }
 
     [Theory]
@@ -52,13 +41,13 @@ public sealed class CliUsageTests : IDisposable
     [InlineData(new[] { "trian" }, "unknown command or argument 'trian' for the program; did you mean train?")]
     [InlineData(new[] { "sampel" }, "did you mean sample?")]
     public void AMistypedOptionOrCommandGetsASuggestion(string[] args, string expected) =>
-        HardeningCliTests.AssertOneLineError(Run(args), 2, expected);
+        AssertOneLineError(Run(args), 2, expected);
 
     [Fact]
     public void SomethingFarFromEveryNameGetsNoSuggestion()
     {
         var r = Run("check", "--frobnicate", "1");
-        HardeningCliTests.AssertOneLineError(r, 2, "unknown option '--frobnicate' for 'check'.");
+        AssertOneLineError(r, 2, "unknown option '--frobnicate' for 'check'.");
         Assert.DoesNotContain("did you mean", r.Stderr);
     }
 
@@ -81,7 +70,7 @@ public sealed class CliUsageTests : IDisposable
         Assert.Equal(0, train.ExitCode);
         Assert.Equal(Run("train", "--help").Stdout, train.Stdout);
         Assert.Contains("--resume", train.Stdout);
-        HardeningCliTests.AssertOneLineError(Run("help", "trian"), 2, "trian");
+        AssertOneLineError(Run("help", "trian"), 2, "trian");
     }
 
     [Fact]

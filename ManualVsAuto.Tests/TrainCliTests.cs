@@ -4,15 +4,9 @@ using ManualVsAuto.Training;
 namespace ManualVsAuto.Tests;
 
 /// <summary>The <c>train</c> and <c>sample</c> commands as a user runs them: exit codes, messages, files.</summary>
-public sealed class TrainCliTests : IDisposable
+public sealed class TrainCliTests : CliTestFolder
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("mva-train-").FullName;
-
-    public void Dispose() => Directory.Delete(dir, recursive: true);
-
     private string Ckpt(string name = "run.ckpt") => Path.Combine(dir, name);
-
-    private CliRunner.Result Run(params string[] args) => CliRunner.RunIn(dir, args);
 
     /// <summary>A quick run: every test passes --checkpoint into its own temporary folder, never the default.</summary>
     private static string[] Small(string checkpoint, params string[] more) =>
@@ -264,7 +258,7 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(b.Parameters.SelectMany(p => p.Array.Data), a.Parameters.SelectMany(p => p.Array.Data));
 
         var shorter = Run("train", "--resume", "--checkpoint", Ckpt("short.ckpt"), "--steps", "200");
-        HardeningCliTests.AssertOneLineError(shorter, 2, "--steps 200 is below step 300");
+        AssertOneLineError(shorter, 2, "--steps 200 is below step 300");
     }
 
     [Theory]

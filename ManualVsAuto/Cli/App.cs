@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using ManualVsAuto.Checking;
@@ -11,7 +13,7 @@ public static class App
 {
     public static int Run(string[] args)
     {
-        var root = new RootCommand("ManualVsAuto: checks hand-derived gradients against autograd (makemore part 4, \"becoming a backprop ninja\"). " + ExitCodes.Help);
+        var root = new RootCommand("ManualVsAuto: checks hand-derived gradients against autograd (makemore part 4, \"becoming a backprop ninja\").");
         var check = CheckCommand.Create();
         // `check` is the default: the root takes the same options and does the same thing.
         foreach (var o in check.Options) root.Options.Add(o);
@@ -20,6 +22,8 @@ public static class App
         root.Subcommands.Add(check);
         foreach (var c in ExtraCommands()) root.Subcommands.Add(c);
         root.Subcommands.Add(HelpCommand(root));
+        var helpOption = root.Options.OfType<HelpOption>().Single(); // recursive: every command's --help
+        helpOption.Action = new HelpWithExitCodes((HelpAction)helpOption.Action!);
 
         return Guard(() =>
         {
@@ -72,6 +76,17 @@ public static class App
         var help = new Command("help", "Show the help of the program or of one command.") { name };
         help.SetAction(r => root.Parse(r.GetValue(name) is { } c ? [c, "--help"] : ["--help"]).Invoke());
         return help;
+    }
+
+    /// <summary>The usual help, then the exit codes.</summary>
+    private sealed class HelpWithExitCodes(HelpAction help) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            int code = help.Invoke(parseResult);
+            parseResult.InvocationConfiguration.Output.WriteLine(ExitCodes.Help);
+            return code;
+        }
     }
 
     /// <summary>A failed native or managed allocation as one line, or null when <paramref name="e"/> is something else.</summary>

@@ -45,7 +45,7 @@ public static class CheckCommand
                               "(seed 42 and --hidden 128 unless given)");
 
         var cmd = new Command("check",
-            "Compare every manual gradient with autograd's and print the report (the default command). " + ExitCodes.Help)
+            "Compare every manual gradient with autograd's and print the report (the default command).")
         {
             seed, batch, hidden, data, threads, dtype, format, require, numeric, plot, model,
         };

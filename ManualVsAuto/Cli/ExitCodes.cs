@@ -21,9 +21,14 @@ public static class ExitCodes
     /// <summary>Stopped by SIGTERM, e.g. a plain <c>kill</c> (after saving a checkpoint): 128 + SIGTERM.</summary>
     public const int Terminated = 143;
 
-    /// <summary>The table, as --help shows it.</summary>
-    public const string Help =
-        "Exit codes: 0 success; 1 a gradient falls short, --verify-every fails or training diverges; " +
-        "2 a usage or input error, including a run refused for lack of memory; 70 an internal error; " +
-        "130 interrupted by Ctrl+C, 143 by SIGTERM (train saves a checkpoint first).";
+    /// <summary>The table that --help prints after every command's help.</summary>
+    public const string Help = """
+        Exit codes:
+          0    success
+          1    a gradient falls short, --verify-every fails, or training diverges
+          2    a usage or input error, including a run refused for lack of memory
+          70   an internal error (a bug; MVA_DEBUG=1 shows the stack trace)
+          130  interrupted by Ctrl+C (train saves a checkpoint first)
+          143  stopped by SIGTERM (train saves a checkpoint first)
+        """;
 }

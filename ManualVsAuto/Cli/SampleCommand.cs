@@ -18,7 +18,7 @@ public static class SampleCommand
         var count = Opt.Int("--count", DefaultCount, "number of names", 0);
         var seed = Opt.Seed(DefaultSeed, "seed of the sampling generator");
         var data = Opt.Path("--data", "names.txt, needed only to calibrate batchnorm for a checkpoint saved mid-run (default: data/names.txt in the repository)");
-        var cmd = new Command("sample", "Sample names from a trained checkpoint (a mid-run checkpoint is calibrated over the training set first); names are printed as they are made. " + ExitCodes.Help)
+        var cmd = new Command("sample", "Sample names from a trained checkpoint (a mid-run checkpoint is calibrated over the training set first); names are printed as they are made.")
         {
             checkpoint, count, seed, data, model,
         };

@@ -41,7 +41,7 @@ public static class TrainCommand
             $"mlp: Exercise 4's MLP; wavenet: makemore part 5's hierarchical net on the layers' manual backward (its defaults: --hidden {w.Hidden}, --decay-step {w.DecayStep}, --seed {w.Seed})"));
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample. " +
-            "--resume --steps N extends a run. " + ExitCodes.Help)
+            "--resume --steps N extends a run.")
         {
             steps, hidden, batch, lr, decay, seed, threads, backward, checkpoint, every, resume, overwrite, plot, verify, data, model,
         };
