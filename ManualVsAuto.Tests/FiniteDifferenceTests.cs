@@ -206,9 +206,11 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
         using var _ = NewDisposeScope();
         var x = Randn(new Generator(9), 20, 30);
         var wrong = 2 * x + 1e-3 * Randn(new Generator(10), 20, 30); // every element slightly off
-        var a = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, FullMode);
-        var b = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, FullMode);
+        var sampled = FullMode with { MaxElementsPerInput = 64 };
+        var a = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, sampled);
+        var b = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, sampled);
         Assert.Equal(64, a.Checked);
+        Assert.Equal(600, FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, FullMode).Checked); // by default, every element
         Assert.Equal(a.WorstIndex!, b.WorstIndex!);
         Assert.Equal(a.WorstAbsDiff, b.WorstAbsDiff);
         var c = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, FullMode with { MaxElementsPerInput = 5 });
@@ -311,7 +313,29 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
         AllPass(results);
         Assert.All(results, r => Assert.Equal(dtype != ScalarType.Float64, r.ConvertedToFloat64));
         if (mode == FiniteDifferenceMode.Full)
-            Assert.Equal(64, results.Single(r => r.Name == "W1").Checked); // 30×16 elements, sampled
+            Assert.Equal(30 * 16, results.Single(r => r.Name == "W1").Checked); // every element
+    }
+
+    [Fact]
+    public void LectureMlp_FullModeCatchesASingleWrongElement()
+    {
+        // One wrong element of W1 in 480: full mode checks every element, so it is caught, always, where it is.
+        using var _ = NewDisposeScope();
+        var g = new Generator(MlpConfig.LectureSeed);
+        var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g, ScalarType.Float64);
+        var Xb = randint(0, 27, new long[] { 8, 3 }, generator: g);
+        var Yb = randint(0, 27, new long[] { 8 }, generator: g);
+        var state = ChunkedForward.Run(p, Xb, Yb, new GradientCheck());
+        var dW1 = ManualBackward.Run(p, state, Xb, Yb).Single(q => q.Name == "W1").Grad.clone();
+        dW1[3, 7] = dW1[3, 7] + 1e-2;
+        long seen = 0;
+        var r = FiniteDifference.Check([("W1", p.W1)], t => MlpLoss([p.C, t[0], p.b1, p.W2, p.b2, p.bngain, p.bnbias], Xb, Yb),
+            Grads(("W1", dW1)), FullMode with { Progress = (name, done, total) => seen = done })[0];
+        Log(r);
+        Assert.False(r.Passed);
+        Assert.Equal(new long[] { 3, 7 }, r.WorstIndex);
+        Assert.Equal(480, r.Checked);
+        Assert.Equal(480, seen); // progress reported up to the last element
     }
 
     [Fact]

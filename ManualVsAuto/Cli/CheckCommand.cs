@@ -36,14 +36,16 @@ public static class CheckCommand
         }.AcceptOnlyFromAmong("approx", "exact");
         var numeric = new Option<string>("--numeric")
         {
-            Description = "finite-difference oracle on the 7 parameters, in float64: fast (random directions), full (sampled elements) or off",
+            Description = "finite-difference oracle on the 7 parameters, in float64: fast (4 random directions per parameter: catches a " +
+                          "gradient wrong throughout, but a single wrong element is diluted), full (every element, up to 100,000 per " +
+                          "parameter: catches a single wrong element) or off",
             DefaultValueFactory = _ => "fast",
         }.AcceptOnlyFromAmong("fast", "full", "off");
         var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
 
         var cmd = new Command("check",
             "Compare every manual gradient with autograd's and print the report (the default command). " +
-            "Exit codes: 0 every gradient row meets --require, 1 a row falls short, 2 usage or input error.")
+            "Exit codes: 0 every gradient row meets --require, 1 a row falls short (a wrong gradient, a shape mismatch), 2 usage or input error.")
         {
             seed, batch, hidden, data, threads, dtype, format, require, numeric, plot,
         };
@@ -56,7 +58,9 @@ public static class CheckCommand
                 r.GetValue(numeric) switch { "full" => FiniteDifferenceMode.Full, "off" => null, _ => FiniteDifferenceMode.Fast });
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
             var split = Dataset.Split(NamesFile.Load(path));
-            var report = LectureCheck.Run(split.Train, settings);
+            var progress = Console.IsErrorRedirected ? null : new NumericProgress();
+            var report = LectureCheck.Run(split.Train, settings, numericProgress: progress is null ? null : progress.Report);
+            progress?.Clear();
             var level = Enum.Parse<RequiredLevel>(r.GetValue(require)!, ignoreCase: true);
 
             switch (Enum.Parse<ReportFormat>(r.GetValue(format)!, ignoreCase: true))
