@@ -240,7 +240,7 @@ public sealed class GradientCheck : IStepRecorder
             string where = manual.dtype == ScalarType.Float64 ? "float64" : "float64 rerun";
             double a = MaxAbs(a64), m = MaxAbs(m64), d = MaxAbs(m64 - a64);
             if (a <= NoiseTolerance * upstream && m <= NoiseTolerance * upstream)
-                return Passing(row, row.Approximate ? Verdict.Approximate : Verdict.RoundingNoise,
+                return Passing(row, Verdict.RoundingNoise,
                     $"{where}: max|autograd| {Sci(a)} and max|manual| {Sci(m)}, both ≤ 1e-10 × the upstream gradient's {Sci(upstream)}");
             if (d <= Float64Tolerance * a)
                 return Passing(row, row.Approximate || manual.dtype == ScalarType.Float64 ? Verdict.Approximate : Verdict.IllConditioned,
