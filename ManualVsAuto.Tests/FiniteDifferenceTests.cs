@@ -206,9 +206,11 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
         using var _ = NewDisposeScope();
         var x = Randn(new Generator(9), 20, 30);
         var wrong = 2 * x + 1e-3 * Randn(new Generator(10), 20, 30); // every element slightly off
-        var a = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, FullMode);
-        var b = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, FullMode);
+        var sampled = FullMode with { MaxElementsPerInput = 64 };
+        var a = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, sampled);
+        var b = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, sampled);
         Assert.Equal(64, a.Checked);
+        Assert.Equal(600, FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, FullMode).Checked); // by default, every element
         Assert.Equal(a.WorstIndex!, b.WorstIndex!);
         Assert.Equal(a.WorstAbsDiff, b.WorstAbsDiff);
         var c = FiniteDifference.Check(x, t => t.pow(2).sum(), wrong, FullMode with { MaxElementsPerInput = 5 });
@@ -264,6 +266,17 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
     // ---- the lecture's MLP ------------------------------------------------------------------------------------
 
     /// <summary>The lecture's loss written with the same ops as ChunkedForward, on parameter tensors given in MlpParameters.Named order.</summary>
+    /// <summary>The lecture's MLP at width 16 on a batch of 8, its forward and its manual gradients by name.</summary>
+    private static (MlpParameters P, Tensor Xb, Tensor Yb, ForwardState F, Dictionary<string, Tensor> Manual) SmallMlp(ScalarType dtype)
+    {
+        var g = new Generator(MlpConfig.LectureSeed);
+        var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g, dtype);
+        var Xb = randint(0, 27, new long[] { 8, 3 }, generator: g);
+        var Yb = randint(0, 27, new long[] { 8 }, generator: g);
+        var state = ChunkedForward.Run(p, Xb, Yb, new GradientCheck());
+        return (p, Xb, Yb, state, ManualBackward.Run(p, state, Xb, Yb).ToDictionary(q => q.Name, q => q.Grad, StringComparer.Ordinal));
+    }
+
     private static Tensor MlpLoss(IReadOnlyList<Tensor> p, Tensor Xb, Tensor Yb)
     {
         var (C, W1, b1, W2, b2, bngain, bnbias) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
@@ -288,16 +301,8 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
     public void LectureMlp_ManualBackwardMatchesFiniteDifferences(FiniteDifferenceMode mode, ScalarType dtype)
     {
         using var _ = NewDisposeScope();
-        var g = new Generator(MlpConfig.LectureSeed);
-        var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g, dtype);
-        var Xb = randint(0, 27, new long[] { 8, 3 }, generator: g);
-        var Yb = randint(0, 27, new long[] { 8 }, generator: g);
-
-        var state = ChunkedForward.Run(p, Xb, Yb, new GradientCheck());
-        var names = p.Named.Select(q => q.Name).ToHashSet();
-        var manual = ManualBackward.Run(p, state, Xb, Yb).Where(q => names.Contains(q.Name))
-            .ToDictionary(q => q.Name, q => q.Grad, StringComparer.Ordinal);
-        Assert.Equal(7, manual.Count);
+        var (p, Xb, Yb, state, all) = SmallMlp(dtype);
+        var manual = p.Named.ToDictionary(q => q.Name, q => all[q.Name], StringComparer.Ordinal);
 
         // Sanity: the test's loss is the chunked forward's loss.
         using (no_grad())
@@ -311,19 +316,32 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
         AllPass(results);
         Assert.All(results, r => Assert.Equal(dtype != ScalarType.Float64, r.ConvertedToFloat64));
         if (mode == FiniteDifferenceMode.Full)
-            Assert.Equal(64, results.Single(r => r.Name == "W1").Checked); // 30×16 elements, sampled
+            Assert.Equal(30 * 16, results.Single(r => r.Name == "W1").Checked); // every element
+    }
+
+    [Fact]
+    public void LectureMlp_FullModeCatchesASingleWrongElement()
+    {
+        // One wrong element of W1 in 480: full mode checks every element, so it is caught, always, where it is.
+        using var _ = NewDisposeScope();
+        var (p, Xb, Yb, _, manual) = SmallMlp(ScalarType.Float64);
+        var dW1 = manual["W1"].clone();
+        dW1[3, 7] = dW1[3, 7] + 1e-2;
+        long seen = 0;
+        var r = FiniteDifference.Check([("W1", p.W1)], t => MlpLoss([p.C, t[0], p.b1, p.W2, p.b2, p.bngain, p.bnbias], Xb, Yb),
+            Grads(("W1", dW1)), FullMode with { Progress = (name, done, total) => seen = done })[0];
+        Log(r);
+        Assert.False(r.Passed);
+        Assert.Equal(new long[] { 3, 7 }, r.WorstIndex);
+        Assert.Equal(480, r.Checked);
+        Assert.Equal(480, seen); // progress reported up to the last element
     }
 
     [Fact]
     public void LectureMlp_WrongManualGradientIsCaught()
     {
         using var _ = NewDisposeScope();
-        var g = new Generator(MlpConfig.LectureSeed);
-        var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g, ScalarType.Float64);
-        var Xb = randint(0, 27, new long[] { 8, 3 }, generator: g);
-        var Yb = randint(0, 27, new long[] { 8 }, generator: g);
-        var state = ChunkedForward.Run(p, Xb, Yb, new GradientCheck());
-        var manual = ManualBackward.Run(p, state, Xb, Yb).ToDictionary(q => q.Name, q => q.Grad, StringComparer.Ordinal);
+        var (p, Xb, Yb, _, manual) = SmallMlp(ScalarType.Float64);
         var grads = p.Named.ToDictionary(q => q.Name, q => manual[q.Name], StringComparer.Ordinal);
         grads["b1"] = grads["b1"] + 1e-2; // b1's true gradient is ~0 under batchnorm: a classic to get wrong
 

@@ -94,18 +94,19 @@ public class MistakeMatrixTests
     [MemberData(nameof(SmallBatchCases))]
     public void AtBatchTwoTheMistakeIsStillFoundOnItsLine(string mistake) => Verify(mistake, 2);
 
-    private static CheckReport Run(ManualBackwardFunction backward, int batch = 32) =>
-        LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(BatchSize: batch, Numeric: null), backward);
+    private static CheckReport Run(ManualBackwardFunction backward, int batch = 32, ScalarType dtype = ScalarType.Float32,
+        ulong seed = MlpConfig.LectureSeed) =>
+        LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(seed, batch, Dtype: dtype, Numeric: null), backward);
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void FirstFailingRowIsTheMistakenLineAndLaterRowsInheritIt(string mistake) => Verify(mistake, 32);
 
-    internal static void Verify(string mistake, int batch)
+    internal static void Verify(string mistake, int batch, ScalarType dtype = ScalarType.Float32, ulong seed = MlpConfig.LectureSeed)
     {
         var (kind, line) = (mistake[..mistake.LastIndexOf(" at ", StringComparison.Ordinal)], mistake[(mistake.LastIndexOf(" at ", StringComparison.Ordinal) + 4)..]);
         var wrong = kind == "sign error" ? (l => -l.D) : Mistakes[mistake];
-        var report = Run(With(line, wrong), batch);
+        var report = Run(With(line, wrong), batch, dtype, seed);
         var rows = report.Rows.Take(LectureCheck.ChainRowCount).ToList();
 
         var failing = rows.Where(r => !r.Passed).ToList();
@@ -127,6 +128,18 @@ public class MistakeMatrixTests
         string cause = batch == 2 && kind is "factor of n" or "n vs n-1" ? "a factor of n or n vs n−1" : Cause(kind);
         Assert.Contains($"1 mistake, at {line} ({cause}){heirs}", report.Summary);
         Assert.False(report.Passes(RequiredLevel.Approx));
+    }
+
+    [Fact]
+    public void ADroppedEpsHiddenUnderAllcloseIsStillWrongOnItsLine()
+    {
+        // Seed 1: the dropped + eps moves dbnvar by less than allclose's rtol, so float32 alone calls it approximate;
+        // the float64 rerun does not, and the row is the origin, not the first row downstream that leaves allclose.
+        var report = Run(With("bnvar", Mistakes["wrong local derivative at bnvar"]), 32, ScalarType.Float32, seed: 1);
+        var bnvar = report.Rows.Single(r => r.Name == "bnvar");
+        Assert.True(bnvar.Approximate);
+        Assert.Equal(Verdict.Wrong, bnvar.Verdict);
+        Verify("wrong local derivative at bnvar", 32, ScalarType.Float32, seed: 1);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace ManualVsAuto.Tests;
 
 /// <summary>
 /// A change that moves the report shows up as a snapshot diff. Only what is the same on any x86-64 CPU is
-/// snapshotted: names, shapes, the exact/approximate flags and the loss to 4 decimals, not maxdiff digits.
+/// snapshotted: names, shapes, verdicts, the exact/approximate/passed flags and the loss to 4 decimals, not maxdiff digits.
 /// </summary>
 public class ReportSnapshotTests
 {
@@ -20,7 +20,7 @@ public class ReportSnapshotTests
             r.Settings.BatchSize,
             r.Settings.Hidden,
             Dtype = r.Settings.Dtype.ToString(),
-            Rows = r.Rows.Select(row => new { row.Name, Shape = row.ShapeText, row.Exact, row.Approximate, row.ExpectExact }),
+            Rows = r.Rows.Select(row => new { row.Name, Shape = row.ShapeText, Verdict = row.VerdictText, row.Exact, row.Approximate, row.ExpectExact, row.Passed }),
             Forward = r.Forward.Select(f => f.Name),
             r.Summary,
         });

@@ -8,7 +8,7 @@ namespace ManualVsAuto.Tests;
 /// <summary>
 /// For any seed, batch size (2–128), width (1–300), thread count (1–2) and dtype, the lecture's manual backward is
 /// right: every Exercise-1 row is exact and every row's verdict passes (so check exits 0). A bounded number of cases
-/// in CI; a failure prints the configuration, shrunk, and CsCheck's seed to replay it.
+/// in CI (40); a failure prints the configuration, shrunk, and CsCheck's seed to replay it.
 /// </summary>
 [Collection(LibTorchThreads.Name)]
 public class VerdictPropertyTests(ITestOutputHelper output)
@@ -31,7 +31,7 @@ public class VerdictPropertyTests(ITestOutputHelper output)
                 Assert.All(report.Rows.Take(LectureCheck.ChainRowCount), r => Assert.True(r.Exact, $"{r.Name}: {r.VerdictText}"));
                 Assert.True(report.Passes(RequiredLevel.Exact), report.Summary);
             },
-            writeLine: output.WriteLine, iter: 24, threads: 1,
+            writeLine: output.WriteLine, iter: 40, threads: 1,
             print: s => $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · threads {s.Threads} · {s.Dtype}");
         }
         finally

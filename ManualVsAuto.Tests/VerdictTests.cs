@@ -66,7 +66,8 @@ public class VerdictTests : IDisposable
         Assert.Contains("float64 rerun", b.Evidence);
         Assert.True(b.Passed);
         check.AssertAllClose();
-        Assert.Throws<GradientAssertionException>(check.AssertAllExact); // noise is not bitwise equal
+        var e = Assert.Throws<GradientAssertionException>(check.AssertAllExact); // noise is not bitwise equal
+        Assert.Equal(["b"], e.FailingRows.Select(r => r.Name));
         Assert.Contains("1 rounding noise (true gradient 0)", check.Summary);
     }
 
@@ -95,6 +96,8 @@ public class VerdictTests : IDisposable
         Assert.Equal(["hpre"], b.InheritsFrom);
         Assert.Equal("inherits ← hpre", b.VerdictText);
         Assert.EndsWith("1 mistake, at hpre (a missing path); 1 row inherits it", check.Summary);
+        var e = Assert.Throws<GradientAssertionException>(check.AssertAllClose);
+        Assert.StartsWith("AssertAllClose failed: 2 of 4 gradients are not allclose to autograd's (rtol 1e-5, atol 1e-8) and right in float64:", e.Message);
     }
 
     [Fact]

@@ -12,14 +12,15 @@ var b1 = (randn(H, generator: g) * 0.1).requires_grad_();
 var W2 = (randn(H, C, generator: g) * 0.5).requires_grad_();
 var b2 = (randn(C, generator: g) * 0.1).requires_grad_();
 
-// Forward: Track registers a step by name (and calls retain_grad() on it).
+// Forward: each Step is named and reads its inputs by name, so a wrong row can be told from one that only
+// inherits a mistake from upstream. (Track(name, tensor) registers a tensor without its inputs.)
 var check = new GradientCheck();
-check.Track("W1", W1); check.Track("b1", b1); check.Track("W2", W2); check.Track("b2", b2);
-var hpre = check.Track("hpre", x.matmul(W1) + b1);
-var h = check.Track("h", F.relu(hpre));
-var logits = check.Track("logits", h.matmul(W2) + b2);
-var probs = check.Track("probs", F.softmax(logits, 1));
-var logprobs = check.Track("logprobs", probs.log());
+check.Step("W1", _ => W1); check.Step("b1", _ => b1); check.Step("W2", _ => W2); check.Step("b2", _ => b2);
+var hpre = check.Step("hpre", v => x.matmul(v("W1")) + v("b1"));
+var h = check.Step("h", v => F.relu(v("hpre")));
+var logits = check.Step("logits", v => v("h").matmul(v("W2")) + v("b2"));
+var probs = check.Step("probs", v => F.softmax(v("logits"), 1));
+var logprobs = check.Step("logprobs", v => v("probs").log());
 var loss = -logprobs.index(arange(N), y).mean();
 check.Backward(loss);
 

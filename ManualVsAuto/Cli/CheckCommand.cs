@@ -37,7 +37,9 @@ public static class CheckCommand
         }.AcceptOnlyFromAmong("approx", "exact");
         var numeric = new Option<string>("--numeric")
         {
-            Description = "finite-difference oracle on the 7 parameters, in float64: fast (random directions), full (sampled elements) or off",
+            Description = "finite-difference oracle on the 7 parameters, in float64: fast (4 random directions per parameter: catches a " +
+                          "gradient wrong throughout, but a single wrong element is diluted), full (every element, up to 100,000 per " +
+                          "parameter: catches a single wrong element) or off",
             DefaultValueFactory = _ => "fast",
         }.AcceptOnlyFromAmong("fast", "full", "off");
         var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
@@ -66,7 +68,10 @@ public static class CheckCommand
             MemoryBudget.Ensure(MemoryBudget.Check(settings.Hidden, settings.BatchSize, settings.Dtype == ScalarType.Float64 ? 8 : 4, settings.Numeric is not null),
                 $"check with --hidden {settings.Hidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
             var split = Dataset.Split(names, waveNet ? WaveNet.BlockSize : Dataset.LectureBlockSize);
-            var report = waveNet ? LayerCheck.RunWaveNet(split.Train, settings) : LectureCheck.Run(split.Train, settings);
+            var progress = Console.IsErrorRedirected ? null : new NumericProgress();
+            var report = waveNet ? LayerCheck.RunWaveNet(split.Train, settings)
+                : LectureCheck.Run(split.Train, settings, numericProgress: progress is null ? null : progress.Report);
+            progress?.Clear();
             var level = Enum.Parse<RequiredLevel>(r.GetValue(require)!, ignoreCase: true);
 
             switch (Enum.Parse<ReportFormat>(r.GetValue(format)!, ignoreCase: true))

@@ -7,14 +7,18 @@ public enum FiniteDifferenceMode
 {
     /// <summary>
     /// Element by element: for each checked element i, (f(x + eps·e_i) − f(x − eps·e_i)) / 2eps against the manual
-    /// gradient's element i. Two forward passes per element; at most <see cref="FiniteDifferenceOptions.MaxElementsPerInput"/>
-    /// elements per input, sampled deterministically.
+    /// gradient's element i. Two forward passes per element. Every element of an input with up to
+    /// <see cref="FiniteDifferenceOptions.MaxElementsPerInput"/> elements (100,000 by default), so a single wrong
+    /// element is always caught; a larger input gets a deterministic sample of that many.
     /// </summary>
     Full,
 
     /// <summary>
     /// Random projections, as PyTorch's <c>gradcheck(fast_mode=True)</c>: for each random unit direction v,
     /// (f(x + eps·v) − f(x − eps·v)) / 2eps against vᵀ·manual. Touches every element; two forward passes per direction.
+    /// It catches a gradient that is wrong throughout (a factor, a sign, a missing term), but a single wrong element
+    /// is diluted by the projection (its error is weighted by one coordinate of v, about 1/√n): catching that is
+    /// <see cref="Full"/> mode's job.
     /// </summary>
     Fast,
 }
@@ -46,8 +50,14 @@ public sealed record FiniteDifferenceOptions
     /// <summary>Relative tolerance of the same rule, scaled by |numeric|. Default 1e-3 (gradcheck's).</summary>
     public double Rtol { get; init; } = DefaultRtol;
 
-    /// <summary>Full mode: elements checked per input; all of them when the input has no more than this.</summary>
-    public int MaxElementsPerInput { get; init; } = 64;
+    /// <summary>Full mode: every element of an input with up to this many (the default).</summary>
+    public const int DefaultMaxElementsPerInput = 100_000;
+
+    /// <summary>Full mode: elements checked per input; all of them when the input has no more than this, else a sample.</summary>
+    public int MaxElementsPerInput { get; init; } = DefaultMaxElementsPerInput;
+
+    /// <summary>Called after each element (full mode) or direction (fast mode): the input's name, how many are done, of how many.</summary>
+    public Action<string, long, long>? Progress { get; init; }
 
     /// <summary>Fast mode: random unit directions per input.</summary>
     public int Directions { get; init; } = 4;
@@ -212,7 +222,7 @@ public static class FiniteDifference
             var m64 = manual.detach().to_type(ScalarType.Float64, copy: true).contiguous();
             var tally = new Tally(o.Atol, o.Rtol);
             long count = o.Mode == FiniteDifferenceMode.Full
-                ? CheckElements(f, work, j, m64, o, g, tally)
+                ? CheckElements(name, f, work, j, m64, o, g, tally)
                 : CheckDirections(f, work, j, m64, o, g, tally);
 
             var shape = x.shape.ToArray();
@@ -246,10 +256,10 @@ public static class FiniteDifference
 
     /// <summary>Full mode: sampled elements, each nudged by ±eps in place and restored.</summary>
     private static long CheckElements(
-        Func<IReadOnlyList<Tensor>, Tensor> f, Tensor[] work, int j, Tensor m64, FiniteDifferenceOptions o, Generator g, Tally tally)
+        string name, Func<IReadOnlyList<Tensor>, Tensor> f, Tensor[] work, int j, Tensor m64, FiniteDifferenceOptions o, Generator g, Tally tally)
     {
         var x = work[j];
-        long n = x.numel();
+        long n = x.numel(), done = 0;
         if (n == 0) return 0;
         long[] picks;
         if (n <= o.MaxElementsPerInput) picks = Enumerable.Range(0, (int)n).Select(i => (long)i).ToArray();
@@ -275,6 +285,7 @@ public static class FiniteDifference
             cell.fill_(xs[i]);
             // Divide by the step actually taken in float64, not the nominal 2eps.
             tally.Add(i, (fp - fm) / (plus - minus), ms[i]);
+            o.Progress?.Invoke(name, ++done, picks.Length);
         }
         return picks.Length;
     }

@@ -16,7 +16,9 @@ public static class LectureCheck
     /// hand in ones with a mistake on one line); a float32 row that is not allclose is decided by rerunning the same
     /// forward and the same manual backward in float64.
     /// </summary>
-    public static CheckReport Run(Examples train, CheckSettings s, ManualBackwardFunction? backward = null)
+    /// <param name="numericProgress">Called as the finite-difference check advances: the parameter, done, of how many.</param>
+    public static CheckReport Run(Examples train, CheckSettings s, ManualBackwardFunction? backward = null,
+        Action<string, long, long>? numericProgress = null)
     {
         backward ??= (p, f, Xb, Yb) => ManualBackward.Run(p, f, Xb, Yb);
         set_num_threads(s.Threads);
@@ -52,7 +54,7 @@ public static class LectureCheck
         {
             check.CheckNumerically(p.Named.Select(x => x.Name).ToList(),
                 ps => ChunkedForward.Run(new MlpParameters(ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6]), Xb, Yb, null).loss,
-                new FiniteDifferenceOptions { Mode = mode });
+                new FiniteDifferenceOptions { Mode = mode, Progress = numericProgress });
         }
 
         ForwardComparison[] forward;
