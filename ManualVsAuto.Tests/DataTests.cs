@@ -301,3 +301,22 @@ public class DataExamplesTests
         Assert.Equal(BuildDataset(shuffled.Skip(36), 3).Y, split.Test.ToTensors().Y.data<long>().ToArray());
     }
 }
+
+public class DataPackedExamplesTests
+{
+    /// <summary>Packing (what training does) changes how rows are found, not which rows come back.</summary>
+    [Fact]
+    public void PackedAndUnpackedExamplesGatherTheSameRows()
+    {
+        string[] words = ["emma", "a", "olivia", "zz", "ava", "x", "isabella", "mia"];
+        var plain = Dataset.Build(words, 4);
+        var packed = Dataset.Build(words, 4).Pack();
+        var rng = new Random(3);
+        long[] rows = [0, plain.Count - 1, .. Enumerable.Range(0, 60).Select(_ => rng.NextInt64(plain.Count))];
+        var (Xp, Yp) = plain.Gather(rows);
+        var (Xq, Yq) = packed.Gather(rows);
+        Assert.Equal(Xp.data<long>().ToArray(), Xq.data<long>().ToArray());
+        Assert.Equal(Yp.data<long>().ToArray(), Yq.data<long>().ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => packed.Gather([plain.Count]));
+    }
+}

@@ -26,7 +26,9 @@ public class InferenceTests
         Assert.True(bn.Mean.ToTensor().to_type(ScalarType.Float64).allclose(bnmean, rtol: 1e-6, atol: 1e-7));
         Assert.True(bn.Var.ToTensor().to_type(ScalarType.Float64).allclose(bnvar, rtol: 1e-6, atol: 1e-7));
 
-        double whole = F.cross_entropy(Inference.Logits(p, bn.Mean.ToTensor(), bn.Var.ToTensor(), X), Y).item<float>();
+        // The lecture's split_loss, at once
+        var h = tanh(p.bngain * (hpreact.to_type(ScalarType.Float32) - bn.Mean.ToTensor()) * (bn.Var.ToTensor() + 1e-5).pow(-0.5) + p.bnbias);
+        double whole = F.cross_entropy(p.b2.addmm(h, p.W2), Y).item<float>();
         Assert.Equal(whole, Inference.SplitLoss(p, bn, train), 5);
     }
 }

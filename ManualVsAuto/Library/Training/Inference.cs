@@ -13,28 +13,44 @@ public static class Inference
 
     /// <summary>
     /// The lecture's calibration: batchnorm's mean and unbiased variance of hpreact (= embcat @ W1 + b1) over the
-    /// whole training set, so the net can run on one example at a time. Chunk by chunk in float64, each chunk's
-    /// mean and sum of squared deviations merged into the running ones (Chan et al.'s parallel variance).
+    /// whole training set, so the net can run on one example at a time. Chunk by chunk: each chunk's mean and sum
+    /// of squared deviations, merged into the running ones in float64 (Chan et al.'s parallel variance).
     /// </summary>
     public static BatchNormStats Calibrate(MlpParameters p, Examples train)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
+        using var net = new CalibratedForward(p, null, ChunkSize);
         var bnmean = zeros([1, p.W1.size(1)], ScalarType.Float64);
         var m2 = zeros([1, p.W1.size(1)], ScalarType.Float64); // Σ (hpreact − bnmean)²
         long count = 0;
         foreach (var (X, _) in Chunks(train))
         {
             long n = X.size(0);
-            var hpreact = HPreact(p, X).to_type(ScalarType.Float64);
+            var hpreact = net.HPreact(X);
             var mean = hpreact.mean([0], keepdim: true);
-            var delta = mean - bnmean;
+            var bndiff = hpreact.sub_(mean); // in place: no (n, n_hidden) temporaries
+            var chunkM2 = bndiff.mul_(bndiff).sum(0, keepdim: true).to_type(ScalarType.Float64);
+            var delta = mean.to_type(ScalarType.Float64) - bnmean;
             long total = count + n;
-            m2.add_(hpreact.sub(mean).square().sum(0, keepdim: true)).add_(delta.square(), (double)count * n / total);
+            m2.add_(chunkM2).add_(delta.square(), (double)count * n / total);
             bnmean.add_(delta, (double)n / total);
             count = total;
         }
         return new BatchNormStats(StoredArray.From(bnmean), StoredArray.From(m2 / (count - 1)));
+    }
+
+    /// <summary>The lecture's <c>split_loss</c>: cross-entropy over a whole split with the calibrated batchnorm,
+    /// summed chunk by chunk in float64.</summary>
+    public static double SplitLoss(MlpParameters p, BatchNormStats bn, Examples split)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        using var net = new CalibratedForward(p, bn, ChunkSize);
+        double sum = 0;
+        foreach (var (X, Y) in Chunks(split))
+            sum += F.cross_entropy(net.Logits(X), Y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
+        return sum / split.Count;
     }
 
     /// <summary>The examples in chunks of <see cref="ChunkSize"/>, each in its own dispose scope (ended when the next one is made).</summary>
@@ -47,30 +63,55 @@ public static class Inference
         }
     }
 
-    private static Tensor HPreact(MlpParameters p, Tensor X) =>
-        p.b1.addmm(p.C.index_select(0, X.reshape(-1)).view(X.size(0), -1), p.W1);
-
-    /// <summary>The logits with batchnorm using the calibrated statistics (the lecture's inference forward).</summary>
-    public static Tensor Logits(MlpParameters p, Tensor bnmean, Tensor bnvar, Tensor X)
+    /// <summary>
+    /// The lecture's inference forward — <c>hpreact = embcat @ W1 + b1</c>, batchnorm with the calibrated statistics,
+    /// tanh, <c>logits = h @ W2 + b2</c> — for up to <c>rows</c> examples at a time, into buffers made once and
+    /// overwritten in place: libtorch's CPU allocator (posix_memalign) under glibc does not reliably reuse freed
+    /// multi-MiB blocks, so fresh (rows, n_hidden) temporaries per chunk grew the heap by hundreds of MiB per pass.
+    /// </summary>
+    private sealed class CalibratedForward : IDisposable
     {
-        var hpreact = HPreact(p, X);
-        hpreact = p.bngain * (hpreact - bnmean) * (bnvar + ChunkedForward.BnEps).pow(-0.5) + p.bnbias;
-        var h = tanh(hpreact);
-        return p.b2.addmm(h, p.W2);
-    }
+        private readonly MlpParameters p;
+        private readonly Tensor embcat, hpreact, logits;
+        private readonly Tensor? bnmean, bnvar_rsqrt;
 
-    /// <summary>The lecture's <c>split_loss</c>: cross-entropy over a whole split with the calibrated batchnorm,
-    /// summed chunk by chunk in float64.</summary>
-    public static double SplitLoss(MlpParameters p, BatchNormStats bn, Examples split)
-    {
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        var bnmean = bn.Mean.ToTensor();
-        var bnvar = bn.Var.ToTensor();
-        double sum = 0;
-        foreach (var (X, Y) in Chunks(split))
-            sum += F.cross_entropy(Logits(p, bnmean, bnvar, X), Y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
-        return sum / split.Count;
+        public CalibratedForward(MlpParameters p, BatchNormStats? bn, int rows)
+        {
+            this.p = p;
+            using var scope = NewDisposeScope();
+            embcat = empty([rows, p.W1.size(0)], p.W1.dtype);
+            hpreact = empty([rows, p.W1.size(1)], p.W1.dtype);
+            logits = empty([rows, p.W2.size(1)], p.W2.dtype);
+            if (bn is not null)
+            {
+                bnmean = bn.Mean.ToTensor();
+                bnvar_rsqrt = (bn.Var.ToTensor() + ChunkedForward.BnEps).pow(-0.5);
+            }
+            foreach (var t in new[] { embcat, hpreact, logits, bnmean, bnvar_rsqrt }) t?.DetachFromDisposeScope();
+        }
+
+        /// <summary>hpreact = embcat @ W1 + b1 for the examples X, as a view of the buffer.</summary>
+        public Tensor HPreact(Tensor X)
+        {
+            long n = X.size(0);
+            var e = embcat.narrow(0, 0, n);
+            e.view(-1, p.C.size(1)).copy_(p.C.index_select(0, X.reshape(-1))); // emb = C[X]
+            var hp = hpreact.narrow(0, 0, n);
+            return hp.copy_(p.b1.expand_as(hp)).addmm_(e, p.W1); // = b1.addmm(embcat, W1)
+        }
+
+        /// <summary>The logits for the examples X with the calibrated batchnorm, as a view of the buffer (valid until the next call).</summary>
+        public Tensor Logits(Tensor X)
+        {
+            var h = HPreact(X).sub_(bnmean!).mul_(p.bngain).mul_(bnvar_rsqrt!).add_(p.bnbias).tanh_(); // bngain * (hpreact - bnmean) * (bnvar + eps)**-0.5 + bnbias
+            var lg = logits.narrow(0, 0, h.size(0));
+            return lg.copy_(p.b2.expand_as(lg)).addmm_(h, p.W2); // = b2.addmm(h, W2)
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in new[] { embcat, hpreact, logits, bnmean, bnvar_rsqrt }) t?.Dispose();
+        }
     }
 
     /// <summary>A name is cut here: a badly trained net (say, a huge --lr) may never draw '.', and the lecture's loop would not end.</summary>
@@ -80,10 +121,8 @@ public static class Inference
     /// (or until <see cref="MaxNameLength"/> characters). Names are yielded as they are made, so a large count streams.</summary>
     public static IEnumerable<string> Sample(MlpParameters p, BatchNormStats bn, int count, ulong seed, int blockSize = Dataset.LectureBlockSize)
     {
-        using var scope = NewDisposeScope();
-        var bnmean = bn.Mean.ToTensor();
-        var bnvar = bn.Var.ToTensor();
-        foreach (var name in Sample(X => Logits(p, bnmean, bnvar, X), count, seed, blockSize)) yield return name;
+        using var net = new CalibratedForward(p, bn, rows: 1);
+        foreach (var name in Sample(net.Logits, count, seed, blockSize)) yield return name;
     }
 
     /// <summary>The same sampling loop for any net: <paramref name="logits"/> maps (1, block_size) contexts to (1, 27) logits.</summary>

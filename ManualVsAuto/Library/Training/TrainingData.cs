@@ -12,7 +12,9 @@ public sealed record TrainingData(string Path, string Sha256, DataSplit Split)
         string path = DataLocator.Resolve(explicitPath, status);
         var bytes = NamesFile.ReadBytes(path); // read once: hashed, then parsed
         string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        return new TrainingData(path, sha, Dataset.Split(NamesFile.Parse(bytes, path), blockSize));
+        var split = Dataset.Split(NamesFile.Parse(bytes, path), blockSize);
+        split.Train.Pack(); // minibatches are drawn from it millions of times
+        return new TrainingData(path, sha, split);
     }
 
     /// <summary>Fails unless this is the data the checkpoint was trained on.</summary>

@@ -81,7 +81,7 @@ public static class TrainingLoop
                 }
 
                 var loss = trainer.Step(Xb, Yb, s.LearningRateAt(i));
-                run.LossBuffer.select(0, i).copy_(loss);
+                run.RecordLoss(i, loss);
                 if (i % o.PrintEvery == 0) reporter.Loss(i, s.Steps, loss.item<float>());
             }
             run.Step = i + 1;
