@@ -4,10 +4,19 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Tests;
 
+/// <summary>Tests that set libtorch's process-wide intra-op thread count run one at a time.</summary>
+[CollectionDefinition(nameof(LibTorchThreads), DisableParallelization = true)]
+public sealed class LibTorchThreads;
+
 /// <summary>The WaveNet trained on the layers' manual backward: against autograd, through checkpoints, with --verify-every.</summary>
+[Collection(nameof(LibTorchThreads))]
 public sealed class WaveNetTrainingTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("mva-wavenet-").FullName;
+
+    /// <summary>One intra-op thread, as <c>train</c> runs by default: with two threads on a busy 2-core machine, libtorch's
+    /// threads wait on each other and a WaveNet step takes ~100 ms instead of ~3 ms.</summary>
+    public WaveNetTrainingTests() => set_num_threads(1);
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 

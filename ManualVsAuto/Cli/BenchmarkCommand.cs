@@ -13,9 +13,10 @@ public static class BenchmarkCommand
     public static Command Create()
     {
         var quick = new Option<bool>("--quick") { Description = "a short run (fewer iterations) for a first look (default: false)" };
+        var model = Opt.Model("mlp: Exercise 4's MLP step (n_hidden 200); wavenet: part 5's WaveNet step (n_hidden 128)");
         var cmd = new Command("benchmark",
             "Measure one training step (n_hidden 200, batch 32), manual backward vs autograd, with BenchmarkDotNet. " +
-            "Run it from a Release build: dotnet run -c Release --project ManualVsAuto -- benchmark") { quick };
+            "Run it from a Release build: dotnet run -c Release --project ManualVsAuto -- benchmark") { quick, model };
         cmd.SetAction(r =>
         {
 #if DEBUG
@@ -26,7 +27,7 @@ public static class BenchmarkCommand
             var config = ManualConfig.Create(DefaultConfig.Instance).AddJob(job)
                 .WithOptions(ConfigOptions.DisableOptimizationsValidator)
                 .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "ManualVsAuto.BenchmarkArtifacts"));
-            var summary = BenchmarkRunner.Run<TrainingStepBenchmark>(config);
+            var summary = BenchmarkRunner.Run(r.GetValue(model) == "wavenet" ? typeof(WaveNetStepBenchmark) : typeof(TrainingStepBenchmark), config);
             return summary.HasCriticalValidationErrors || summary.Reports.Any(x => !x.Success) ? ExitCodes.Failed : ExitCodes.Ok;
         });
         return cmd;
