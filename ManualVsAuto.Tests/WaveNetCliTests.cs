@@ -37,7 +37,7 @@ public sealed class WaveNetCliTests : IDisposable
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("Training wavenet, block size 8, 300 steps, n_hidden 16", r.Stderr);
         Assert.Contains("the 12 manual parameter gradients match autograd", r.Stderr);
-        var lines = r.Stdout.Trim().Split('\n');
+        var lines = r.Stdout.TrimEnd().Split('\n');
         Assert.StartsWith("      0/    300: ", lines[0]);
         Assert.StartsWith("train ", lines[1]);
         Assert.StartsWith("val ", lines[2]);

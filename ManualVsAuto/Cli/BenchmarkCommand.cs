@@ -23,7 +23,9 @@ public static class BenchmarkCommand
             Console.Error.WriteLine("warning: this is a Debug build; measure with: dotnet run -c Release --project ManualVsAuto -- benchmark");
 #endif
             // In-process: a separately generated benchmark project would not get the TorchSharp native-load fix.
-            var job = (r.GetValue(quick) ? Job.ShortRun : Job.Default).WithToolchain(InProcessEmitToolchain.Instance);
+            // Its default 5-minute limit per benchmark is too short for the WaveNet's step on a busy machine.
+            var toolchain = new InProcessEmitToolchain(TimeSpan.FromMinutes(30), logOutput: true);
+            var job = (r.GetValue(quick) ? Job.ShortRun : Job.Default).WithToolchain(toolchain);
             var config = ManualConfig.Create(DefaultConfig.Instance).AddJob(job)
                 .WithOptions(ConfigOptions.DisableOptimizationsValidator)
                 .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "ManualVsAuto.BenchmarkArtifacts"));
