@@ -54,8 +54,8 @@ public sealed class BatchNorm1d : Layer
         if (mode == ForwardMode.Train)
         {
             using var _ = no_grad();
-            RunningMean.mul_(1 - Momentum).add_(xmean.detach().view(-1) * Momentum);
-            RunningVar.mul_(1 - Momentum).add_(xvar.detach().view(-1) * Momentum);
+            RunningMean.mul_(1 - Momentum).add_(xmean.view(-1) * Momentum);
+            RunningVar.mul_(1 - Momentum).add_(xvar.view(-1) * Momentum);
         }
         return @out;
     }
