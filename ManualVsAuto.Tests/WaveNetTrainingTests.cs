@@ -9,6 +9,9 @@ public sealed class WaveNetTrainingTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("mva-wavenet-").FullName;
 
+    // One intra-op thread (the suite's setting, see LibTorchThreads), as `train` runs by default: with two threads on a
+    // busy 2-core machine libtorch's threads wait on each other and a WaveNet step takes ~100 ms instead of ~3 ms.
+
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     private static ManualVsAuto.Data.Examples Train => WaveNetFixture.Split.Train;

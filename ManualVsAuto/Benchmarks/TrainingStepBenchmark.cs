@@ -11,19 +11,11 @@ namespace ManualVsAuto.Benchmarks;
 /// (<see cref="ManualStep"/>: libtorch for the six matmuls, C# loops for the rest) vs autograd (tensor-op forward,
 /// <c>loss.backward()</c>, <c>optim.SGD</c>), on the same batch from the same parameters.
 /// </summary>
-[MemoryDiagnoser(displayGenColumns: false)]
-public class TrainingStepBenchmark
+public class TrainingStepBenchmark : StepBenchmark
 {
-    private ManualTrainer manual = null!;
-    private AutogradTrainer autograd = null!;
-    private Tensor Xb = null!, Yb = null!;
-
     /// <summary>libtorch intra-op threads.</summary>
     [Params(1, 2)]
     public int Threads { get; set; }
-
-    /// <summary>A tiny learning rate keeps the parameters (and so the work) the same over millions of steps.</summary>
-    private const double Lr = 1e-12;
 
     [GlobalSetup]
     public void Setup()
@@ -35,28 +27,7 @@ public class TrainingStepBenchmark
         // A synthetic batch: the benchmark must not depend on where names.txt lives.
         Xb = randint(0, Vocabulary.Size, [32, config.BlockSize], generator: g);
         Yb = randint(0, Vocabulary.Size, [32], generator: g);
-        manual = new ManualTrainer(p.Copy(requiresGrad: false));
-        autograd = new AutogradTrainer(p.Copy(requiresGrad: true));
-    }
-
-    [Benchmark(Baseline = true, Description = "autograd step")]
-    public void Autograd()
-    {
-        using var scope = NewDisposeScope();
-        autograd.Step(Xb, Yb, Lr);
-    }
-
-    [Benchmark(Description = "manual step")]
-    public void Manual()
-    {
-        using var scope = NewDisposeScope();
-        manual.Step(Xb, Yb, Lr);
-    }
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        manual.Dispose();
-        autograd.Dispose();
+        ManualTrainer = new ManualTrainer(p.Copy(requiresGrad: false));
+        AutogradTrainer = new AutogradTrainer(p.Copy(requiresGrad: true));
     }
 }

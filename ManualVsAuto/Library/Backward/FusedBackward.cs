@@ -1,3 +1,4 @@
+using ManualVsAuto.Model.Layers;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -23,8 +24,6 @@ public static class FusedBackward
     public static Tensor BatchNorm(Tensor dhpreact, Tensor bngain, Tensor bnvar_inv, Tensor bnraw)
     {
         using var _ = no_grad();
-        long n = dhpreact.shape[0];
-        return bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0, keepdim: false)
-            - n / (n - 1.0) * bnraw * (dhpreact * bnraw).sum(0, keepdim: false));
+        return BatchNorm1d.FusedBackward(dhpreact, bngain, bnvar_inv, bnraw); // the layer's formula, 2-D
     }
 }

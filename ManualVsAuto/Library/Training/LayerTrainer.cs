@@ -1,5 +1,7 @@
 using ManualVsAuto.Backward;
 using ManualVsAuto.Model.Layers;
+using Parameter = TorchSharp.Modules.Parameter;
+using SGD = TorchSharp.Modules.SGD;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -30,13 +32,6 @@ public abstract class LayerTrainer(Sequential model) : IModelTrainer
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    /// <summary>The lecture's update, <c>p.data += -lr * p.grad</c>, as one op per parameter (what <c>optim.SGD</c> does).</summary>
-    protected void Update(IEnumerable<(Tensor Value, Tensor Grad)> parameters, double lr)
-    {
-        using var _ = no_grad();
-        foreach (var (value, grad) in parameters) value.add_(grad, alpha: -lr);
-    }
-
     public virtual void Dispose()
     {
         Model.Dispose();
@@ -58,7 +53,8 @@ public sealed class ManualLayerTrainer : LayerTrainer
     public override Tensor Step(Tensor Xb, Tensor Yb, double lr)
     {
         var loss = Backward(Xb, Yb, ForwardMode.Train);
-        Update(Model.Parameters.Select(p => (p.Value, p.Grad!)), lr);
+        // The lecture's update, p.data += -lr * p.grad, as one op per parameter (what optim.SGD does).
+        foreach (var p in Model.Parameters) p.Value.add_(p.Grad!, alpha: -lr);
         return loss;
     }
 
@@ -85,13 +81,19 @@ public sealed class ManualLayerTrainer : LayerTrainer
     }
 }
 
-/// <summary>The baseline: the same forward, then <c>loss.backward()</c> and the same SGD update from <c>.grad</c>.</summary>
+/// <summary>The baseline, given the same care as the MLP's: the same forward, then <c>zero_grad()</c>, <c>loss.backward()</c>
+/// and <c>optim.SGD.step()</c> (which does <c>p.add_(grad, alpha: −lr)</c>, the manual trainer's update).</summary>
 public sealed class AutogradLayerTrainer : LayerTrainer
 {
-    /// <param name="model">Updated in place; its parameters are switched to require gradients.</param>
+    private readonly SGD optimizer;
+    private readonly optim.ILearningRateController group;
+
+    /// <param name="model">Updated in place; its parameters become <see cref="Parameter"/>s sharing their storage.</param>
     public AutogradLayerTrainer(Sequential model) : base(model)
     {
-        foreach (var p in model.Parameters) p.Value.requires_grad_(true);
+        foreach (var p in model.Parameters) p.Value = new Parameter(p.Value.detach(), requires_grad: true);
+        optimizer = optim.SGD(model.Parameters.Select(p => (Parameter)p.Value), 0.1);
+        group = optimizer.ParamGroups.Single();
     }
 
     public override BackwardKind Kind => BackwardKind.Autograd;
@@ -99,13 +101,19 @@ public sealed class AutogradLayerTrainer : LayerTrainer
     public override Tensor Step(Tensor Xb, Tensor Yb, double lr)
     {
         var loss = F.cross_entropy(Model.Forward(Xb, ForwardMode.Train), Yb);
-        var ps = Model.Parameters.Select(p => p.Value).ToList();
-        foreach (var p in ps) p.grad?.zero_();
+        optimizer.zero_grad();
         loss.backward();
-        Update(ps.Select(p => (p, p.grad!)), lr);
+        group.LearningRate = lr;
+        optimizer.step();
         return loss.detach();
     }
 
     public override IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb) =>
         throw new NotSupportedException("only the manual backward is verified");
+
+    public override void Dispose()
+    {
+        optimizer.Dispose();
+        base.Dispose();
+    }
 }

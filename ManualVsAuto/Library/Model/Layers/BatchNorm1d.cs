@@ -54,8 +54,8 @@ public sealed class BatchNorm1d : Layer
         if (mode == ForwardMode.Train)
         {
             using var _ = no_grad();
-            RunningMean.mul_(1 - Momentum).add_(xmean.detach().view(-1) * Momentum);
-            RunningVar.mul_(1 - Momentum).add_(xvar.detach().view(-1) * Momentum);
+            RunningMean.mul_(1 - Momentum).add_(xmean.view(-1) * Momentum);
+            RunningVar.mul_(1 - Momentum).add_(xvar.view(-1) * Momentum);
         }
         return @out;
     }
@@ -63,9 +63,11 @@ public sealed class BatchNorm1d : Layer
     public override Tensor Backward(Tensor dout)
     {
         var dims = ReducedDims(dout);
-        Gamma.Grad = (dout * xhat).sum(dims, keepdim: false);
-        Beta.Grad = dout.sum(dims, keepdim: false);
-        return FusedBackward(dout, Gamma.Value, varInv, xhat);
+        var dbeta = dout.sum(dims, keepdim: false);
+        var dgamma = (dout * xhat).sum(dims, keepdim: false);
+        Beta.Grad = dbeta;
+        Gamma.Grad = dgamma;
+        return FusedBackward(dout, Gamma.Value, varInv, xhat, dbeta, dgamma);
     }
 
     /// <summary>
@@ -76,9 +78,16 @@ public sealed class BatchNorm1d : Layer
     public static Tensor FusedBackward(Tensor dout, Tensor gamma, Tensor varInv, Tensor xhat)
     {
         var dims = ReducedDims(dout);
-        long n = dims.Aggregate(1L, (a, d) => a * dout.size((int)d));
-        return gamma * varInv / n * (n * dout - dout.sum(dims, keepdim: false)
-            - n / (n - 1.0) * xhat * (dout * xhat).sum(dims, keepdim: false));
+        return FusedBackward(dout, gamma, varInv, xhat, dout.sum(dims, keepdim: false), (dout * xhat).sum(dims, keepdim: false));
+    }
+
+    /// <summary>The formula with Σ dout (= dbeta) and Σ(dout·xhat) (= dgamma) already summed; in-place on fresh tensors.</summary>
+    private static Tensor FusedBackward(Tensor dout, Tensor gamma, Tensor varInv, Tensor xhat, Tensor dbeta, Tensor dgamma)
+    {
+        long n = dout.numel() / dout.size(-1);
+        var scale = gamma * varInv / n;
+        var dvar = xhat.mul(n / (n - 1.0)).mul_(dgamma); // n/(n−1)·xhat·Σ(dout·xhat)
+        return dout.mul(n).sub_(dbeta).sub_(dvar).mul_(scale);
     }
 
     private static long[] ReducedDims(Tensor x) => x.dim() switch
