@@ -83,6 +83,9 @@ public static class WorkbookGrader
             if (alone.Outcome == Outcome.NotAttempted) { chained.Add(alone); continue; }
             var (grade, manual) = Judge(name, Autograd(name), () => ask(e1, Copies(Own)), asking, expectExact: true);
             if (manual is not null && grade.Outcome is not Outcome.Error) own[name] = manual;
+            // Right on its own, off in the chain: the cause is upstream, not here.
+            if (alone.Passed && !grade.Passed && grade.Outcome is not Outcome.NeedsUpstream)
+                grade = grade with { Message = "exact on its own: fed a wrong gradient by a line above it" };
             chained.Add(grade);
         }
 
