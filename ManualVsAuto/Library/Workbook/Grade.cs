@@ -54,6 +54,7 @@ public sealed record Grade(string Name, string Answer, string Shape, Outcome Out
         {
             Outcome.NotAttempted => head + " yet",
             Outcome.NeedsUpstream => $"{Answer}: {Message}",
+            Outcome.Approximate when !Passed && Message is not null => $"{head} — {Message}\n" + ReportText.Detail(Row!),
             Outcome.Approximate when !Passed =>
                 $"{head}, not exact — the right maths with other floating-point operations than autograd's " +
                 $"(maxdiff {RowsText.MaxDiff(Row!)}, {RowsText.UlpsText(Row!)} ulps). Exact needs the very ops autograd's backward uses.\n" +

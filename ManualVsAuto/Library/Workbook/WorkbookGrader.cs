@@ -57,7 +57,7 @@ public static class WorkbookGrader
     public static IReadOnlyList<string> Names { get; } = Lines.Select(l => l.Name).ToList();
 
     /// <summary>Exercises 1–3 on the lecture's first minibatch (seed 2147483647, n_hidden 64, batch 32).</summary>
-    /// <param name="asking">Told the answer (e.g. "dh") before it is called; see <see cref="WorkbookProgram.Breadcrumbs"/>.</param>
+    /// <param name="asking">Told the answer (e.g. "dh") before it is called, so a crash inside libtorch can be traced to it.</param>
     public static LectureGrade GradeLecture(IExercise1 e1, IExercise2 e2, IExercise3 e3, Examples train, ulong seed = MlpConfig.LectureSeed,
         Action<string>? asking = null)
     {
@@ -83,6 +83,9 @@ public static class WorkbookGrader
             if (alone.Outcome == Outcome.NotAttempted) { chained.Add(alone); continue; }
             var (grade, manual) = Judge(name, Autograd(name), () => ask(e1, Copies(Own)), asking, expectExact: true);
             if (manual is not null && grade.Outcome is not Outcome.Error) own[name] = manual;
+            // Right on its own, off in the chain: the cause is upstream, not here.
+            if (alone.Passed && !grade.Passed && grade.Outcome is not Outcome.NeedsUpstream)
+                grade = grade with { Message = "exact on its own: fed a wrong gradient by a line above it" };
             chained.Add(grade);
         }
 

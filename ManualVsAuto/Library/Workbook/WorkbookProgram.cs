@@ -23,7 +23,7 @@ public static class WorkbookProgram
             };
             var train = LoadTraining(data ?? namesFile);
             set_num_threads(1); // fastest for a model this small, and the same every run
-            var asking = Console.IsErrorRedirected ? null : Breadcrumbs(Console.Error, overwrite: true);
+            var asking = Console.IsErrorRedirected ? null : Breadcrumbs(Console.Error);
             var lecture = WorkbookGrader.GradeLecture(e1, e2, e3, train, asking: asking);
             var training = WorkbookGrader.GradeTraining(e4, train, asking: asking);
             asking?.Invoke("");
@@ -39,15 +39,14 @@ public static class WorkbookProgram
     }
 
     /// <summary>
-    /// Says which answer is being graded, before it is called. On Debian 12 (with the TorchSharp native-load fix) an
-    /// error inside libtorch — e.g. a matmul of mismatched shapes — cannot be caught: the process ends with
-    /// "terminate called after throwing an instance of 'c10::Error'" and the op's message, and this line right above it
-    /// names the culprit. On a terminal each line overwrites the last (<paramref name="overwrite"/>; "" clears it).
+    /// Says on a terminal which answer is being graded, before it is called, each line overwriting the last ("" clears
+    /// it). On Debian 12 (with the TorchSharp native-load fix) an error inside libtorch — e.g. a matmul of mismatched
+    /// shapes — cannot be caught: the process ends with "terminate called after throwing an instance of 'c10::Error'"
+    /// and the op's message, and this line, right before it, names the culprit.
     /// </summary>
-    public static Action<string> Breadcrumbs(TextWriter writer, bool overwrite) => answer =>
+    private static Action<string> Breadcrumbs(TextWriter writer) => answer =>
     {
-        if (overwrite) writer.Write("\r\u001b[K" + (answer.Length == 0 ? "" : $"grading your {answer}… "));
-        else if (answer.Length > 0) writer.WriteLine($"grading your {answer}…");
+        writer.Write("\r\u001b[K" + (answer.Length == 0 ? "" : $"grading your {answer}… "));
         writer.Flush();
     };
 

@@ -1,0 +1,83 @@
+using System.Reflection;
+using ManualVsAuto.Model;
+using ManualVsAuto.Training;
+using ManualVsAuto.Workbook;
+using static TorchSharp.torch;
+
+namespace ManualVsAuto.Tests;
+
+/// <summary>The grading engine in-process, on answers that misbehave in the ways a learner's can.</summary>
+public class WorkbookGraderTests
+{
+    /// <summary>Answers an exercise interface from a table by method name; a method not in it is a blank.</summary>
+    public class Answers : DispatchProxy
+    {
+        public Dictionary<string, Func<object?[], object?>> ByName { get; } = [];
+
+        public static T Of<T>(Dictionary<string, Func<object?[], object?>> byName) where T : class
+        {
+            var proxy = Create<T, Answers>();
+            foreach (var (k, v) in byName) ((Answers)(object)proxy).ByName[k] = v;
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args) =>
+            ByName.TryGetValue(method!.Name, out var f) ? f(args!) : throw new NotAttempted();
+    }
+
+    [Fact]
+    public void BlankNullThrowingAndMisshapedAnswersAreGradedApart()
+    {
+        var e1 = Answers.Of<IExercise1>(new()
+        {
+            ["dprobs"] = _ => null,                                                          // null: not attempted
+            ["dh"] = _ => throw new InvalidOperationException("my own bug"),                // an exception: error
+            ["dbngain"] = a => ((Tensor)a[1]! * (Tensor)a[0]!).sum(0, keepdim: false),     // keepdim forgotten: wrong
+            ["dbnbias"] = a => ((Tensor)a[0]!).sum(0, keepdim: true),                      // right
+        });
+        var blank = Answers.Of<IExercise2>([]);
+        var g = WorkbookGrader.GradeLecture(e1, blank, Answers.Of<IExercise3>([]), LectureFixture.Split.Train);
+
+        Assert.Equal(Outcome.NotAttempted, g.Line("probs").Outcome);
+        var error = g.Line("h");
+        Assert.Equal(Outcome.Error, error.Outcome);
+        Assert.Contains("my own bug", error.Cause);
+        var wrong = g.Line("bngain");
+        Assert.Equal(Outcome.Wrong, wrong.Outcome);
+        Assert.Contains("keepdim", wrong.Cause);
+        Assert.True(g.Line("bnbias").Passed);
+        Assert.Equal(23, g.Lines.Count(l => l.Outcome == Outcome.NotAttempted));
+        Assert.DoesNotContain(g.Lines, l => l.Passed && l.Name != "bnbias"); // a blank never passes
+        Assert.StartsWith("1/26 exact · 1 wrong (bngain: ", g.Progress);
+        Assert.EndsWith(" · 1 error (h: InvalidOperationException: my own bug) · 23 not attempted", g.Progress);
+        // Chained: bnbias needs dhpreact, which is a blank here.
+        Assert.Equal(Outcome.NeedsUpstream, g.Chained[WorkbookGrader.Names.ToList().IndexOf("bnbias")].Outcome);
+        Assert.Equal(Outcome.NotAttempted, g.CrossEntropy.Outcome);
+    }
+
+    /// <summary>Exercise 4 with the library's own training backward as the answer: it passes; scaled by 1.01 in one
+    /// parameter, it fails at the first step naming that parameter; a blank is not attempted.</summary>
+    [Fact]
+    public void TrainingIsJudgedStepByStepAgainstAutograd()
+    {
+        MlpParameters Reference(MlpParameters p, Tensor Xb, Tensor Yb)
+        {
+            using var trainer = new ManualTrainer(p);
+            return trainer.Gradients(Xb, Yb);
+        }
+        var right = Answers.Of<IExercise4>(new() { ["Backward"] = a => Reference((MlpParameters)a[0]!, (Tensor)a[2]!, (Tensor)a[3]!) });
+        var scaled = Answers.Of<IExercise4>(new()
+        {
+            ["Backward"] = a => Reference((MlpParameters)a[0]!, (Tensor)a[2]!, (Tensor)a[3]!) is var r ? r with { bngain = r.bngain * 1.01 } : null,
+        });
+        var train = LectureFixture.Split.Train;
+
+        var pass = WorkbookGrader.GradeTraining(right, train, steps: 50);
+        Assert.True(pass.Passed, pass.Explain());
+        var fail = WorkbookGrader.GradeTraining(scaled, train, steps: 50);
+        Assert.False(fail.Passed);
+        Assert.Equal(Outcome.Wrong, fail.Outcome);
+        Assert.StartsWith("at step 0: dbngain", fail.Message);
+        Assert.Equal(Outcome.NotAttempted, WorkbookGrader.GradeTraining(Answers.Of<IExercise4>([]), train, steps: 50).Outcome);
+    }
+}
