@@ -90,14 +90,14 @@ public class MistakeMatrixTests
         "wrong local derivative at bnvar", "n vs n-1 at bndiff2", "missing path at bndiff", "missing path at hprebn",
         "sign error at hprebn", "sign error at bnvar_inv", "missing keepdim at bnmeani");
 
-    [Theory]
+    [DataTheory]
     [MemberData(nameof(SmallBatchCases))]
     public void AtBatchTwoTheMistakeIsStillFoundOnItsLine(string mistake) => Verify(mistake, 2);
 
     private static CheckReport Run(ManualBackwardFunction backward, int batch = 32) =>
         LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(BatchSize: batch, Numeric: null), backward);
 
-    [Theory]
+    [DataTheory]
     [MemberData(nameof(Cases))]
     public void FirstFailingRowIsTheMistakenLineAndLaterRowsInheritIt(string mistake) => Verify(mistake, 32);
 
@@ -129,7 +129,7 @@ public class MistakeMatrixTests
         Assert.False(report.Passes(RequiredLevel.Approx));
     }
 
-    [Fact]
+    [DataFact]
     public void TwoIndependentMistakesAreTwoOrigins()
     {
         ManualBackwardFunction backward = (p, f, Xb, Yb) => ManualBackward.Run(p, f, Xb, Yb, (name, d, so) => name switch
@@ -152,7 +152,7 @@ public class MistakeMatrixTests
         { "tanh without fma", 32 }, { "tanh without fma", 2 }, { "equivalent bnvar", 32 }, { "equivalent bnvar", 2 },
     };
 
-    [Theory]
+    [DataTheory]
     [MemberData(nameof(CorrectVariants))]
     public void CorrectVariantsRaiseNoAlarm(string variant, int batch)
     {
