@@ -10,7 +10,7 @@ public class InferenceTests
 {
     /// <summary>The reference is the lecture's code on the whole training split at once (182,625 examples, 45 chunks),
     /// in float64: the chunked float64 merge must agree to float32 precision.</summary>
-    [Fact]
+    [DataFact]
     public void ChunkedCalibrationAndLossEqualTheWholeSplitComputation()
     {
         using var scope = NewDisposeScope();

@@ -15,7 +15,7 @@ public class ManualStepTests
     /// the fused rows (dlogits, dhprebn) by allclose as the check report judges them, the 7 parameter gradients by
     /// the verifier's tolerance (b1's true gradient is 0, both sides are rounding noise). The biased-variance
     /// mistake fails the same comparison, so it is not vacuous.</summary>
-    [Theory]
+    [DataTheory]
     [InlineData(false)]
     [InlineData(true)]
     public void OneStepMatchesTheStepByStepChain(bool biasedVariance)

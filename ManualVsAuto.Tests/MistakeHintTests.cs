@@ -35,7 +35,7 @@ public class MistakeHintTests : IDisposable
         Assert.DoesNotContain("wrong dimension", row.Hint);
     }
 
-    [Fact]
+    [DataFact]
     public void ReductionOverTheWrongDimensionIsNamedAndIsNotCalledKeepdim()
     {
         // dbnmeani summed over the features instead of the batch: (32, 1) where bnmeani is (1, 64).

@@ -90,7 +90,7 @@ public class MistakeMatrixTests
         "wrong local derivative at bnvar", "n vs n-1 at bndiff2", "missing path at bndiff", "missing path at hprebn",
         "sign error at hprebn", "sign error at bnvar_inv", "missing keepdim at bnmeani");
 
-    [Theory]
+    [DataTheory]
     [MemberData(nameof(SmallBatchCases))]
     public void AtBatchTwoTheMistakeIsStillFoundOnItsLine(string mistake) => Verify(mistake, 2);
 
@@ -98,7 +98,7 @@ public class MistakeMatrixTests
         ulong seed = MlpConfig.LectureSeed) =>
         LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(seed, batch, Dtype: dtype, Numeric: null), backward);
 
-    [Theory]
+    [DataTheory]
     [MemberData(nameof(Cases))]
     public void FirstFailingRowIsTheMistakenLineAndLaterRowsInheritIt(string mistake) => Verify(mistake, 32);
 
@@ -130,7 +130,7 @@ public class MistakeMatrixTests
         Assert.False(report.Passes(RequiredLevel.Approx));
     }
 
-    [Fact]
+    [DataFact]
     public void ADroppedEpsHiddenUnderAllcloseIsStillWrongOnItsLine()
     {
         // Seed 1: the dropped + eps moves dbnvar by less than allclose's rtol, so float32 alone calls it approximate;
@@ -142,7 +142,7 @@ public class MistakeMatrixTests
         Verify("wrong local derivative at bnvar", 32, ScalarType.Float32, seed: 1);
     }
 
-    [Fact]
+    [DataFact]
     public void TwoIndependentMistakesAreTwoOrigins()
     {
         ManualBackwardFunction backward = (p, f, Xb, Yb) => ManualBackward.Run(p, f, Xb, Yb, (name, d, so) => name switch
@@ -165,7 +165,7 @@ public class MistakeMatrixTests
         { "tanh without fma", 32 }, { "tanh without fma", 2 }, { "equivalent bnvar", 32 }, { "equivalent bnvar", 2 },
     };
 
-    [Theory]
+    [DataTheory]
     [MemberData(nameof(CorrectVariants))]
     public void CorrectVariantsRaiseNoAlarm(string variant, int batch)
     {

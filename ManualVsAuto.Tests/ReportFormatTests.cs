@@ -39,7 +39,7 @@ public class ReportFormatTests
     private static readonly Lazy<CheckReport> KeepdimReport = new(() => LectureCheck.Run(LectureFixture.Split.Train,
         new CheckSettings(Numeric: null), MistakeMatrixTests.With("bnmeani", l => -l.So["bndiff"].sum(0, keepdim: false))));
 
-    [Fact]
+    [DataFact]
     public void ShapeMismatchIsAFailingRowInEveryFormat()
     {
         var r = KeepdimReport.Value;

@@ -106,7 +106,7 @@ public class WaveNetTests
         public override Tensor Backward(Tensor dout) => inner.Backward(dout) * (64.0 / 63);
     }
 
-    [Theory]
+    [DataTheory]
     [InlineData(8, "layers[7] BatchNorm1d out")]
     [InlineData(7, "layers[6] Linear out")]
     public void AWrongLayerBackwardIsFoundAtThatLayer(int wrong, string failingRow)

@@ -49,7 +49,7 @@ public sealed class WaveNetTrainingTests : IDisposable
 
     /// <summary>A run stopped at step 73 and resumed from its checkpoint ends bitwise equal to a straight one, the
     /// batchnorm running statistics included.</summary>
-    [Theory]
+    [DataTheory]
     [InlineData(BackwardKind.Manual)]
     [InlineData(BackwardKind.Autograd)]
     public void CheckpointRoundTripResumesBitwise(BackwardKind kind)

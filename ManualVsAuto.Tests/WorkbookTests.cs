@@ -54,7 +54,7 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
         Assert.Equal([WorkbookFixture.OneTest], TestCounts.Names(test.Output, "Passed"));
     }
 
-    [Fact]
+    [DataFact]
     public void LectureAnswersGrade26Of26ExactChainedAndTheFusedRowsApproximate()
     {
         var run = Stage(s.FullRun);
