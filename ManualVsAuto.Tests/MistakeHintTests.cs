@@ -46,6 +46,17 @@ public class MistakeHintTests : IDisposable
     }
 
     [DataFact]
+    public void ASizeOneDimensionInTheWrongPlaceIsAWrongDimensionNotATranspose()
+    {
+        // (64, 1) where the tensor is (1, 64) also reads as a transpose; a reduction over the wrong dimension is the mistake.
+        var hint = MistakeHints.ForShapes([64, 1], [1, 64]);
+        Assert.Contains("wrong dimension", hint);
+        Assert.DoesNotContain("transposed", hint);
+        Assert.DoesNotContain("keepdim", hint);
+        Assert.Contains("transposed", MistakeHints.ForShapes([27, 64], [64, 27]));
+    }
+
+    [DataFact]
     public void TransposedShapeIsNamed()
     {
         var row = check.Compare("W2", d["W2"].t());

@@ -8,7 +8,7 @@ public static class Terminal
     public static IAnsiConsole Console()
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Out) });
-        if (System.Console.IsOutputRedirected) console.Profile.Width = 240; // a file or pipe: keep each line whole
+        if (System.Console.IsOutputRedirected) console.Profile.Width = 1000; // a file or pipe: keep each line whole
         return console;
     }
 }

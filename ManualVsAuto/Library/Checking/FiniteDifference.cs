@@ -254,7 +254,7 @@ public static class FiniteDifference
         ];
     }
 
-    /// <summary>Full mode: sampled elements, each nudged by ±eps in place and restored.</summary>
+    /// <summary>Full mode: every element (a sample beyond MaxElementsPerInput), each nudged by ±eps in place and restored.</summary>
     private static long CheckElements(
         string name, Func<IReadOnlyList<Tensor>, Tensor> f, Tensor[] work, int j, Tensor m64, FiniteDifferenceOptions o, Generator g, Tally tally)
     {

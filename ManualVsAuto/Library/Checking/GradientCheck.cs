@@ -86,8 +86,8 @@ public sealed class GradientCheck : IStepRecorder
     public void Backward(Tensor loss) => loss.backward();
 
     /// <summary>
-    /// Gives the checker a float64 rerun, used only when a float32 row is not allclose, to tell float32 rounding
-    /// (an ill-conditioned but right formula, or a true gradient of 0) from a mistake. <paramref name="run"/> receives
+    /// Gives the checker a float64 rerun, used only when a float32 row is not exact, to tell float32 rounding (an
+    /// ill-conditioned but right formula, or a true gradient of 0) from a mistake, even one that stays within allclose. <paramref name="run"/> receives
     /// a fresh check: in it, run the same forward in float64 (the same parameters and batch, converted) with the same
     /// <see cref="Track"/>/<see cref="Step"/> names, and return the float64 loss and your manual gradients recomputed in
     /// float64, by row label. The checker runs autograd's backward on it itself.

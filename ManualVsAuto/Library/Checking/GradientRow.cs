@@ -69,7 +69,7 @@ public sealed record GradientRow(
         Verdict.RoundingNoise => "rounding noise (true gradient 0)",
         Verdict.Wrong => (DecidedLocally ? "WRONG here" : "WRONG (likely origin)") +
                          (InheritsFrom.Count > 0 ? " (and inherits ← " + string.Join(", ", InheritsFrom) + ")" : ""),
-        Verdict.Inherits => (DecidedLocally ? "inherits ← " : "may inherit ← ") + (InheritsFrom.Count == 0 ? "upstream" : string.Join(", ", InheritsFrom)),
+        Verdict.Inherits => (ManualShape is null ? "" : "shape mismatch, ") + (DecidedLocally ? "inherits ← " : "may inherit ← ") + (InheritsFrom.Count == 0 ? "upstream" : string.Join(", ", InheritsFrom)),
         Verdict.ShapeMismatch => "shape mismatch",
         Verdict.DtypeMismatch => "dtype mismatch",
         Verdict.Undecided => "float32 cannot decide",
