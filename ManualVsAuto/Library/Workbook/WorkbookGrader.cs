@@ -85,7 +85,7 @@ public static class WorkbookGrader
             if (manual is not null && grade.Outcome is not Outcome.Error) own[name] = manual;
             // Right on its own, off in the chain: the cause is upstream, not here.
             if (alone.Passed && !grade.Passed && grade.Outcome is not Outcome.NeedsUpstream)
-                grade = grade with { Message = "exact on its own: fed a wrong gradient by a line above it" };
+                grade = grade with { Message = "exact on its own: a line above it feeds it a gradient that is not exact" };
             chained.Add(grade);
         }
 
