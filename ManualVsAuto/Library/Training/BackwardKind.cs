@@ -19,7 +19,7 @@ public static class BackwardKinds
     /// <summary>
     /// Which version of a backward's arithmetic made a checkpoint. Bitwise resumption holds only within one
     /// revision, so <c>--resume</c> refuses a checkpoint of another; bump it when a backward rounds differently.
-    /// Manual 1 was the libtorch-op backward (≤ 2026-11); 2 is <see cref="ManualStep"/>.
+    /// Manual 1 was the earlier backward written with libtorch ops; 2 is <see cref="ManualStep"/>.
     /// </summary>
     public static int Revision(this BackwardKind kind) => kind switch
     {
