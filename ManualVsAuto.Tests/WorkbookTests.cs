@@ -116,6 +116,24 @@ public class WorkbookCommandTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>A folder that cannot be made (here: below a file) is exit code 2 in one line, not an internal error,
+    /// and the file is left as it was.</summary>
+    [Fact]
+    public void AFolderThatCannotBeMadeIsAnInputErrorThatTouchesNothing()
+    {
+        string dir = Directory.CreateTempSubdirectory("mva-workbook-").FullName;
+        try
+        {
+            string names = Path.Combine(dir, "names.txt");
+            File.WriteAllText(names, "emma\nolivia\n");
+            var r = CliRunner.Run("workbook", "new", Path.Combine(names, "wb"), "--data", names);
+            CliTestFolder.AssertOneLineError(r, 2, "cannot write the workbook there");
+            Assert.Equal([names], Directory.GetFileSystemEntries(dir));
+            Assert.Equal("emma\nolivia\n", File.ReadAllText(names));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [DataFact]
     public void PackageFeedWithoutThatVersionIsAnInputError()
     {
