@@ -83,6 +83,17 @@ public sealed class CliUsageTests : CliTestFolder
         Assert.Equal(root.Stdout, check.Stdout);
     }
 
+    /// <summary>--version is the version of the library it runs on (the package's), not the SDK's default 1.0.0.</summary>
+    [Fact]
+    public void VersionIsTheLibrarysPackageVersion()
+    {
+        string library = typeof(ManualVsAuto.Checking.GradientCheck).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion.Split('+')[0];
+        Assert.NotEqual("1.0.0", library);
+        Assert.Equal(library, Run("--version").Stdout.Trim().Split('+')[0]);
+    }
+
     [Fact]
     public void ThreadsAboveTheProcessorCountAreCappedWithAWarning()
     {
