@@ -59,6 +59,17 @@ public sealed class HardeningCliTests : CliTestFolder
         Assert.False(File.Exists(ckpt));
     }
 
+    /// <summary>A huge --batch-size at the default --hidden is refused with advice that names --batch-size too.</summary>
+    [Fact]
+    public void AHugeBatchIsRefusedWithAdviceThatNamesTheBatch()
+    {
+        string ckpt = Path.Combine(dir, "batch.ckpt");
+        var r = Run("train", "--batch-size", "2000000000", "--data", Names(10), "--checkpoint", ckpt);
+        AssertOneLineError(r, 2, "of memory, but only");
+        Assert.Contains("try a smaller --hidden or --batch-size.", r.Stderr);
+        Assert.False(File.Exists(ckpt));
+    }
+
     [Fact]
     public void PlotInAnUnwritableFolderIsRefusedBeforeTheRun()
     {
@@ -167,7 +178,7 @@ public class FailureTests
     {
         MemoryBudget.Ensure(1e9, "a run", available: 2_000_000_000);
         var e = Assert.Throws<UserInputException>(() => MemoryBudget.Ensure(3e9, "a run", available: 2_000_000_000));
-        Assert.Equal("a run needs about 3.0 GB of memory, but only 2.0 GB is available; try a smaller --hidden.", e.Message);
+        Assert.Equal("a run needs about 3.0 GB of memory, but only 2.0 GB is available; try a smaller --hidden or --batch-size.", e.Message);
     }
 
     [Fact]
