@@ -33,6 +33,18 @@ public sealed class HardeningCliTests : CliTestFolder
         Assert.False(File.Exists(ckpt));
     }
 
+    /// <summary>sample --model wavenet on an MLP checkpoint: one line naming both nets, and the checkpoint untouched.</summary>
+    [Fact]
+    public void SampleWithTheOtherModelNamesBothNets()
+    {
+        string ckpt = Path.Combine(dir, "mlp.ckpt");
+        Assert.Equal(0, Run("train", "--data", Names(6), "--steps", "5", "--hidden", "4", "--checkpoint", ckpt).ExitCode);
+        var before = File.ReadAllBytes(ckpt);
+        var r = Run("sample", "--model", "wavenet", "--checkpoint", ckpt, "--count", "1");
+        AssertOneLineError(r, 2, "holds the mlp net, not --model wavenet.");
+        Assert.Equal(before, File.ReadAllBytes(ckpt));
+    }
+
     [Fact]
     public void TrainWithSixNamesTrainsEvaluatesAndSamples()
     {

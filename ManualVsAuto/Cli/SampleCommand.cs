@@ -28,7 +28,7 @@ public static class SampleCommand
             string path = CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind);
             var c = CheckpointFile.Read(path);
             if (r.GetResult(model) is { Implicit: false } && c.Settings.Model != modelKind)
-                throw new UserInputException($"{path} holds a {c.Settings.Model.Name()} model, not --model {modelKind.Name()}.");
+                throw new UserInputException($"{path} holds the {c.Settings.Model.Name()} net, not --model {modelKind.Name()}.");
             using var scope = TorchSharp.torch.NewDisposeScope();
             var trained = ITrainedModel.FromCheckpoint(c, path, p =>
             {
