@@ -96,7 +96,7 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
 /// <summary>The <c>workbook new</c> command without building anything.</summary>
 public class WorkbookCommandTests
 {
-    [DataFact]
+    [Fact]
     public void RefusesAFolderThatIsNotEmptyAndLeavesItAlone()
     {
         string dir = Path.Combine(Path.GetTempPath(), "mva-workbook-" + Guid.NewGuid().ToString("N"));
@@ -134,7 +134,7 @@ public class WorkbookCommandTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    [DataFact]
+    [Fact]
     public void PackageFeedWithoutThatVersionIsAnInputError()
     {
         string feed = Path.Combine(Path.GetTempPath(), "mva-feed-" + Guid.NewGuid().ToString("N"));
@@ -150,7 +150,7 @@ public class WorkbookCommandTests
         finally { Directory.Delete(feed, recursive: true); }
     }
 
-    [DataFact]
+    [Fact]
     public void PackageWorkbookReferencesThePackageAndItsFeed()
     {
         var files = Scaffold.Files(new LibrarySource.FromPackage("/feeds/local", "0.2.0"), "/data/names.txt").ToDictionary(f => f.Path, f => f.Text);
@@ -162,7 +162,7 @@ public class WorkbookCommandTests
         Assert.Contains("@\"/data/names.txt\"", files["Setup.cs"]);
     }
 
-    [DataFact]
+    [Fact]
     public void ScaffoldHoldsBlanksAndNoAnswer()
     {
         var files = Scaffold.Files(new LibrarySource.FromPackage("/f", "1.0.0"), "/d/names.txt").ToDictionary(f => f.Path, f => f.Text);
