@@ -22,6 +22,16 @@ public sealed class CliUsageTests : CliTestFolder
         Assert.DoesNotContain("expected type", r.Stderr);
     }
 
+    /// <summary>A value outside an option's choices names the option and lists the choices; an unknown command after
+    /// help still reads as a sentence.</summary>
+    [Theory]
+    [InlineData("check --dtype float16", "--dtype must be one of float32, float64, got 'float16'.")]
+    [InlineData("check --format xml", "--format must be one of table, markdown, json, csv, got 'xml'.")]
+    [InlineData("train --backward magic", "--backward must be one of manual, autograd, got 'magic'.")]
+    [InlineData("help nope", "Must be one of: 'check' 'benchmark' 'train' 'sample' 'workbook'. See --help.")]
+    public void AValueOutsideTheChoicesNamesTheOption(string args, string expected) =>
+        AssertOneLineError(Run(args.Split(' ')), 2, expected);
+
     [Theory]
     [InlineData("Infinity")]
     [InlineData("inf")]
@@ -81,6 +91,17 @@ public sealed class CliUsageTests : CliTestFolder
         Assert.Equal(0, check.ExitCode);
         Assert.Matches(@"^\d+\.\d+\.\d+", check.Stdout);
         Assert.Equal(root.Stdout, check.Stdout);
+    }
+
+    /// <summary>--version is the version of the library it runs on (the package's), not the SDK's default 1.0.0.</summary>
+    [Fact]
+    public void VersionIsTheLibrarysPackageVersion()
+    {
+        string library = typeof(ManualVsAuto.Checking.GradientCheck).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion.Split('+')[0];
+        Assert.NotEqual("1.0.0", library);
+        Assert.Equal(library, Run("--version").Stdout.Trim().Split('+')[0]);
     }
 
     [Fact]

@@ -33,6 +33,18 @@ public sealed class HardeningCliTests : CliTestFolder
         Assert.False(File.Exists(ckpt));
     }
 
+    /// <summary>sample --model wavenet on an MLP checkpoint: one line naming both nets, and the checkpoint untouched.</summary>
+    [Fact]
+    public void SampleWithTheOtherModelNamesBothNets()
+    {
+        string ckpt = Path.Combine(dir, "mlp.ckpt");
+        Assert.Equal(0, Run("train", "--data", Names(6), "--steps", "5", "--hidden", "4", "--checkpoint", ckpt).ExitCode);
+        var before = File.ReadAllBytes(ckpt);
+        var r = Run("sample", "--model", "wavenet", "--checkpoint", ckpt, "--count", "1");
+        AssertOneLineError(r, 2, "holds the mlp net, not --model wavenet.");
+        Assert.Equal(before, File.ReadAllBytes(ckpt));
+    }
+
     [Fact]
     public void TrainWithSixNamesTrainsEvaluatesAndSamples()
     {
@@ -56,6 +68,17 @@ public sealed class HardeningCliTests : CliTestFolder
         var r = Run(args);
         AssertOneLineError(r, 2, "of memory, but only");
         Assert.Contains("--hidden 2000000000", r.Stderr);
+        Assert.False(File.Exists(ckpt));
+    }
+
+    /// <summary>A huge --batch-size at the default --hidden is refused with advice that names --batch-size too.</summary>
+    [Fact]
+    public void AHugeBatchIsRefusedWithAdviceThatNamesTheBatch()
+    {
+        string ckpt = Path.Combine(dir, "batch.ckpt");
+        var r = Run("train", "--batch-size", "2000000000", "--data", Names(10), "--checkpoint", ckpt);
+        AssertOneLineError(r, 2, "of memory, but only");
+        Assert.Contains("try a smaller --hidden or --batch-size.", r.Stderr);
         Assert.False(File.Exists(ckpt));
     }
 
@@ -167,7 +190,7 @@ public class FailureTests
     {
         MemoryBudget.Ensure(1e9, "a run", available: 2_000_000_000);
         var e = Assert.Throws<UserInputException>(() => MemoryBudget.Ensure(3e9, "a run", available: 2_000_000_000));
-        Assert.Equal("a run needs about 3.0 GB of memory, but only 2.0 GB is available; try a smaller --hidden.", e.Message);
+        Assert.Equal("a run needs about 3.0 GB of memory, but only 2.0 GB is available; try a smaller --hidden or --batch-size.", e.Message);
     }
 
     [Fact]

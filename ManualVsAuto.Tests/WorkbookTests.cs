@@ -96,7 +96,7 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
 /// <summary>The <c>workbook new</c> command without building anything.</summary>
 public class WorkbookCommandTests
 {
-    [DataFact]
+    [Fact]
     public void RefusesAFolderThatIsNotEmptyAndLeavesItAlone()
     {
         string dir = Path.Combine(Path.GetTempPath(), "mva-workbook-" + Guid.NewGuid().ToString("N"));
@@ -116,7 +116,25 @@ public class WorkbookCommandTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    [DataFact]
+    /// <summary>A folder that cannot be made (here: below a file) is exit code 2 in one line, not an internal error,
+    /// and the file is left as it was.</summary>
+    [Fact]
+    public void AFolderThatCannotBeMadeIsAnInputErrorThatTouchesNothing()
+    {
+        string dir = Directory.CreateTempSubdirectory("mva-workbook-").FullName;
+        try
+        {
+            string names = Path.Combine(dir, "names.txt");
+            File.WriteAllText(names, "emma\nolivia\n");
+            var r = CliRunner.Run("workbook", "new", Path.Combine(names, "wb"), "--data", names);
+            CliTestFolder.AssertOneLineError(r, 2, "cannot write the workbook there");
+            Assert.Equal([names], Directory.GetFileSystemEntries(dir));
+            Assert.Equal("emma\nolivia\n", File.ReadAllText(names));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void PackageFeedWithoutThatVersionIsAnInputError()
     {
         string feed = Path.Combine(Path.GetTempPath(), "mva-feed-" + Guid.NewGuid().ToString("N"));
@@ -132,7 +150,7 @@ public class WorkbookCommandTests
         finally { Directory.Delete(feed, recursive: true); }
     }
 
-    [DataFact]
+    [Fact]
     public void PackageWorkbookReferencesThePackageAndItsFeed()
     {
         var files = Scaffold.Files(new LibrarySource.FromPackage("/feeds/local", "0.2.0"), "/data/names.txt").ToDictionary(f => f.Path, f => f.Text);
@@ -144,7 +162,7 @@ public class WorkbookCommandTests
         Assert.Contains("@\"/data/names.txt\"", files["Setup.cs"]);
     }
 
-    [DataFact]
+    [Fact]
     public void ScaffoldHoldsBlanksAndNoAnswer()
     {
         var files = Scaffold.Files(new LibrarySource.FromPackage("/f", "1.0.0"), "/d/names.txt").ToDictionary(f => f.Path, f => f.Text);

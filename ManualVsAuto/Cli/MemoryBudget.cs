@@ -27,12 +27,13 @@ public static class MemoryBudget
         4 * (3 * Parameters(hidden) + 3.0 * calibrationExamples * hidden);
 
     /// <summary>Throws a one-line usage error when <paramref name="needed"/> bytes exceed what is available.</summary>
-    public static void Ensure(double needed, string what, long? available = null)
+    /// <param name="advice">What the user can change; sample has neither --hidden nor --batch-size.</param>
+    public static void Ensure(double needed, string what, long? available = null, string advice = "try a smaller --hidden or --batch-size")
     {
         long free = available ?? Available();
         if (needed <= free) return;
         throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-            $"{what} needs about {Size(needed)} of memory, but only {Size(free)} is available; try a smaller --hidden."));
+            $"{what} needs about {Size(needed)} of memory, but only {Size(free)} is available; {advice}."));
     }
 
     /// <summary>Memory this process can use: Linux's MemAvailable (free memory plus reclaimable cache), capped by

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace ManualVsAuto.Cli;
 
@@ -16,9 +17,25 @@ public static class ParseErrors
                 ? $"unknown {kind} '{token}' for {Shown(command)}; did you mean {near}?"
                 : $"unknown {kind} '{token}' for {Shown(command)}.";
         }
-        // Some parser messages span lines (lists of choices): keep the error to one line.
-        return string.Join(" ", parsed.Errors[0].Message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+        var error = parsed.Errors[0];
+        // A value outside an option's choices: name the option (the parser's message does not).
+        if (OptionOf(error.SymbolResult) is { } option &&
+            Quoted(error.Message) is [var got, .. var allowed] && allowed.Length > 0 && error.Message.Contains("not recognized", StringComparison.Ordinal))
+            return $"{option.Option.Name} must be one of {string.Join(", ", allowed)}, got '{got}'.";
+        // Some parser messages span lines (lists of choices): keep the error to one line, ended as a sentence.
+        string line = string.Join(" ", error.Message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+        return line.EndsWith('.') || line.EndsWith('?') ? line : line + ".";
     }
+
+    private static OptionResult? OptionOf(SymbolResult? result)
+    {
+        for (; result is not null; result = result.Parent)
+            if (result is OptionResult option) return option;
+        return null;
+    }
+
+    private static string[] Quoted(string message) =>
+        System.Text.RegularExpressions.Regex.Matches(message, "'([^']*)'").Select(m => m.Groups[1].Value).ToArray();
 
     /// <summary>The closest name within two edits (or one the token starts), or null.</summary>
     public static string? Suggest(string token, IEnumerable<string> names)

@@ -28,7 +28,7 @@ public static class SampleCommand
             string path = CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind);
             var c = CheckpointFile.Read(path);
             if (r.GetResult(model) is { Implicit: false } && c.Settings.Model != modelKind)
-                throw new UserInputException($"{path} holds a {c.Settings.Model.Name()} model, not --model {modelKind.Name()}.");
+                throw new UserInputException($"{path} holds the {c.Settings.Model.Name()} net, not --model {modelKind.Name()}.");
             using var scope = TorchSharp.torch.NewDisposeScope();
             var trained = ITrainedModel.FromCheckpoint(c, path, p =>
             {
@@ -36,7 +36,8 @@ public static class SampleCommand
                 DataSize.EnsureTraining("sample (calibrating a mid-run checkpoint)", d.Split.Names, d.Path);
                 d.EnsureMatches(c, path);
                 MemoryBudget.Ensure(MemoryBudget.Sample(c.Settings.Hidden, d.Split.Train.Count),
-                    $"calibrating {path} (--hidden {c.Settings.Hidden}) over {d.Split.Train.Count:N0} training examples");
+                    $"calibrating {path} (--hidden {c.Settings.Hidden}) over {d.Split.Train.Count:N0} training examples",
+                    advice: "train the run to its end (a finished checkpoint holds the batchnorm statistics) or sample on a machine with more memory");
                 Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
                 return Inference.Calibrate(p, d.Split.Train);
             });

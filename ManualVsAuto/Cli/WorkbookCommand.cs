@@ -38,9 +38,25 @@ public static class WorkbookCommand
         string namesFile = DataLocator.Resolve(data, Console.Error);
 
         var files = Scaffold.Files(source, namesFile);
-        Directory.CreateDirectory(target);
-        foreach (var (path, text) in files)
-            File.WriteAllText(Path.Combine(target, path), text);
+        bool made = !Directory.Exists(target);
+        var written = new List<string>();
+        try
+        {
+            Directory.CreateDirectory(target);
+            foreach (var (path, text) in files)
+            {
+                string file = Path.Combine(target, path);
+                written.Add(file); // before writing: a half-written file is taken back too
+                File.WriteAllText(file, text);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Take back only what this run wrote: the folder was new or empty, so no file of the user's is touched.
+            foreach (var file in written) File.Delete(file);
+            if (made && Directory.Exists(target) && !Directory.EnumerateFileSystemEntries(target).Any()) Directory.Delete(target);
+            throw new UserInputException($"{dir}: cannot write the workbook there ({e.Message.TrimEnd('.')}).");
+        }
 
         Console.Out.WriteLine($"Made a workbook in {target}");
         Console.Out.WriteLine($"  library: {Scaffold.Describe(source)}");

@@ -1,5 +1,4 @@
 using ManualVsAuto.Model;
-using ManualVsAuto.Reporting;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Checking;

@@ -1,5 +1,5 @@
 using System.Text;
-using ManualVsAuto.Reporting;
+using ManualVsAuto.Checking;
 
 namespace ManualVsAuto.Workbook;
 

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
-using ManualVsAuto.Checking;
 
-namespace ManualVsAuto.Reporting;
+namespace ManualVsAuto.Checking;
 
 /// <summary>
 /// Gradient rows as a plain-text table: no colours, no box drawing, columns padded with spaces, one line per row,

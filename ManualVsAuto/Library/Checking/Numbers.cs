@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ManualVsAuto.Reporting;
+namespace ManualVsAuto.Checking;
 
 /// <summary>How numbers look in the human-readable formats (JSON and CSV keep full precision).</summary>
 public static class Numbers
