@@ -55,6 +55,41 @@ public class WorkbookGraderTests
         Assert.Equal(Outcome.NotAttempted, g.CrossEntropy.Outcome);
     }
 
+    /// <summary>
+    /// dbndiff2 with the classic 1/n for 1/(n−1) is wrong with Bessel's correction as its cause, in the table and the
+    /// progress line; a factor 2 on the same line is wrong without it. The lecture's own dhpreact, (1 − h²)·dh without
+    /// autograd's fused multiply-add, passes as approximate.
+    /// </summary>
+    [Fact]
+    public void BesselIsNamedOnlyForNVersusNMinusOneAndTheLecturesDhpreactPassesAsApproximate()
+    {
+        Tensor Bndiff2(object?[] a, double k) => k / (long)a[2]! * ((Tensor)a[0]!).expand_as((Tensor)a[1]!);
+        IExercise1 Answer(double k) => Answers.Of<IExercise1>(new()
+        {
+            ["dbndiff2"] = a => Bndiff2(a, k * (long)a[2]! / ((long)a[2]! - 1.0)),
+            ["dhpreact"] = a => (1.0 - (Tensor)a[1]! * (Tensor)a[1]!) * (Tensor)a[0]!,
+        });
+        var train = LectureFixture.Split.Train;
+        var e2 = Answers.Of<IExercise2>([]);
+        var e3 = Answers.Of<IExercise3>([]);
+
+        var bessel = WorkbookGrader.GradeLecture(Answer(31.0 / 32), e2, e3, train); // 1/n for 1/(n−1) at n = 32
+        var factor2 = WorkbookGrader.GradeLecture(Answer(2), e2, e3, train);
+
+        var wrong = bessel.Line("bndiff2");
+        Assert.Equal((Outcome.Wrong, false), (wrong.Outcome, wrong.Passed));
+        Assert.Equal("n vs n−1 (Bessel's correction)", wrong.Cause);
+        Assert.Contains("1/(n−1) = 1/31, not 1/n = 1/32", wrong.Explain());
+        Assert.Equal("0/26 exact · 1 approximate · 1 wrong (bndiff2: n vs n−1 (Bessel's correction)) · 24 not attempted", bessel.Progress);
+        var twice = factor2.Line("bndiff2");
+        Assert.Equal(Outcome.Wrong, twice.Outcome);
+        Assert.DoesNotContain("Bessel", twice.Explain());
+        Assert.DoesNotContain("n−1", twice.Cause);
+
+        var dhpreact = bessel.Line("hpreact");
+        Assert.Equal((Outcome.Approximate, true, "approximate"), (dhpreact.Outcome, dhpreact.Passed, dhpreact.Verdict));
+    }
+
     /// <summary>Exercise 4 with the library's own training backward as the answer: it passes; scaled by 1.01 in one
     /// parameter, it fails at the first step naming that parameter; a blank is not attempted.</summary>
     [Fact]

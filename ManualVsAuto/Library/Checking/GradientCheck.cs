@@ -284,14 +284,14 @@ public sealed class GradientCheck : IStepRecorder
     private static GradientRow Origin(GradientRow row, MistakeHint hint, IReadOnlyList<string> origins) =>
         row with { Verdict = Verdict.Wrong, DecidedLocally = true, Hint = hint.Text, Cause = hint.Cause, InheritsFrom = origins };
 
-    private static GradientRow Passing(GradientRow row, Verdict v, string evidence) => row with { Verdict = v, Evidence = evidence, Hint = null };
+    private static GradientRow Passing(GradientRow row, Verdict v, string evidence) => row with { Verdict = v, Evidence = evidence, Hint = null, Cause = null };
 
     private static GradientRow Inherited(GradientRow row, IReadOnlyList<string> origins, bool decidedLocally, string? evidence) =>
-        row with { Verdict = Verdict.Inherits, InheritsFrom = origins, DecidedLocally = decidedLocally, Hint = null, Evidence = evidence };
+        row with { Verdict = Verdict.Inherits, InheritsFrom = origins, DecidedLocally = decidedLocally, Hint = null, Cause = null, Evidence = evidence };
 
     private static GradientRow Undecided(GradientRow row) => row with
     {
-        Verdict = Verdict.Undecided, Hint = null,
+        Verdict = Verdict.Undecided, Hint = null, Cause = null,
         Evidence = "not allclose in float32, but within 1e-3 of the gradients' scale: float32 rounding of an ill-conditioned formula " +
                    "could do that; give the check a float64 rerun (DecideInFloat64) to decide",
     };

@@ -184,6 +184,8 @@ public static class WorkbookGrader
             row = Cmp.CompareValues(label ?? name, manual, reference) with { ExpectExact = expectExact };
         }
         catch (GradientCheckException e) { return (new Grade(label ?? name, answer, shape, Outcome.Wrong, false, Message: e.Message), manual); }
+        // Fed autograd's upstream gradients, a wrong line is wrong here (the chained grade only compares).
+        if (row.Verdict == Verdict.Wrong) row = row with { DecidedLocally = true };
         var outcome = row.Exact ? Outcome.Exact : row.Approximate ? Outcome.Approximate : Outcome.Wrong;
         // An approximate line passes: it is the right maths with other floating-point operations (the lecture's own
         // dhpreact = (1 - h**2) * dh is one); the report still says "approximate", and exact stays the finish line.
