@@ -90,6 +90,38 @@ public class WorkbookGraderTests
         Assert.Equal((Outcome.Approximate, true, "approximate"), (dhpreact.Outcome, dhpreact.Passed, dhpreact.Verdict));
     }
 
+    /// <summary>
+    /// Lines decided in float64, as the check's rows: dhprebn through (dbndiff + 1) − 1 is right maths that float32
+    /// rounds outside allclose, so it passes (ill-conditioned in float32); the same with 1/(n−1) is wrong in both; a
+    /// dbnbias 2e-6 too large is allclose in float32 but wrong in float64.
+    /// </summary>
+    [Fact]
+    public void ALineRightInFloat64IsNotCalledWrongAndOneWrongInFloat64IsEvenWithinAllclose()
+    {
+        Tensor Hprebn(object?[] a, double m) =>
+            (Tensor)a[0]! + 1.0 - 1.0 + 1.0 / ((long)a[3]! - m) * ((Tensor)a[1]!).expand_as((Tensor)a[2]!);
+        IExercise1 Answer(double m) => Answers.Of<IExercise1>(new()
+        {
+            ["dhprebn"] = a => Hprebn(a, m),
+            ["dbnbias"] = a => ((Tensor)a[0]!).sum(0, keepdim: true) * (1 + 2e-6),
+        });
+        var train = LectureFixture.Split.Train;
+        var e2 = Answers.Of<IExercise2>([]);
+        var e3 = Answers.Of<IExercise3>([]);
+
+        var right = WorkbookGrader.GradeLecture(Answer(0), e2, e3, train).Line("hprebn");
+        Assert.False(right.Row!.Approximate, "float32 should round this formula outside allclose");
+        Assert.Equal((Outcome.Approximate, true, Checking.Verdict.IllConditioned), (right.Outcome, right.Passed, right.Row.Verdict));
+        Assert.Contains("float64: max|manual − autograd|", right.Row.Evidence);
+
+        var g = WorkbookGrader.GradeLecture(Answer(1), e2, e3, train);
+        Assert.Equal((Outcome.Wrong, false), (g.Line("hprebn").Outcome, g.Line("hprebn").Passed));
+        var bnbias = g.Line("bnbias");
+        Assert.True(bnbias.Row!.Approximate); // allclose in float32 …
+        Assert.Equal((Outcome.Wrong, false), (bnbias.Outcome, bnbias.Passed)); // … but not autograd's formula in float64
+        Assert.Contains("but in float64", bnbias.Row.Evidence);
+    }
+
     /// <summary>Exercise 4 with the library's own training backward as the answer: it passes; scaled by 1.01 in one
     /// parameter, it fails at the first step naming that parameter; a blank is not attempted.</summary>
     [Fact]
