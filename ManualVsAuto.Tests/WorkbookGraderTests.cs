@@ -122,6 +122,25 @@ public class WorkbookGraderTests
         Assert.Contains("but in float64", bnbias.Row.Evidence);
     }
 
+    /// <summary>
+    /// A shape error libtorch raises inside <c>mm</c> is an exception the grader catches (an ERROR line naming it),
+    /// unlike one inside TorchSharp's native <c>matmul</c>, which ends the process (not testable in-process); for 2-D
+    /// operands <c>mm</c> is bitwise <c>matmul</c>, as the workbook's notes say.
+    /// </summary>
+    [Fact]
+    public void AShapeErrorInsideMmIsGradedAsAnError()
+    {
+        var e1 = Answers.Of<IExercise1>(new() { ["dh"] = a => ((Tensor)a[0]!).mm((Tensor)a[1]!) }); // W2 without .t()
+        var g = WorkbookGrader.GradeLecture(e1, Answers.Of<IExercise2>([]), Answers.Of<IExercise3>([]), LectureFixture.Split.Train);
+        var dh = g.Line("h");
+        Assert.Equal((Outcome.Error, false), (dh.Outcome, dh.Passed));
+        Assert.Equal("ExternalException: mat1 and mat2 shapes cannot be multiplied (32x27 and 64x27)", dh.Cause);
+
+        var gen = new Generator(1);
+        var (x, w) = (randn(32, 64, generator: gen), randn(64, 27, generator: gen));
+        Assert.True(x.mm(w).eq(x.matmul(w)).all().item<bool>());
+    }
+
     /// <summary>Exercise 4 with the library's own training backward as the answer: it passes; scaled by 1.01 in one
     /// parameter, it fails at the first step naming that parameter; a blank is not attempted.</summary>
     [Fact]
