@@ -162,7 +162,7 @@ public class MistakeHintTests : IDisposable
         // dbndiff2 with 1/n where the variance has 1/(n−1): the manual gradient is (n−1)/n of autograd's.
         var r = Reference();
         var hint = MistakeHints.Diagnose(r * 31 / 32, r, Batch)!;
-        Assert.Equal("n vs n−1", hint.Cause);
+        Assert.Equal("n vs n−1 (Bessel's correction)", hint.Cause);
         Assert.Contains("32/31", hint.Text);
         Assert.DoesNotContain("factor of 32", hint.Text);
     }

@@ -48,7 +48,7 @@ public class MistakeMatrixTests
     {
         "sign error" => "a sign error",
         "factor of n" => "a factor of n",
-        "n vs n-1" => "n vs n−1",
+        "n vs n-1" => "n vs n−1 (Bessel's correction)",
         "missing path" => "a missing path",
         "missing keepdim" or "wrong dimension" or "transposed matmul" => "shape mismatch",
         "scatter that overwrote" => "a scatter that overwrote",

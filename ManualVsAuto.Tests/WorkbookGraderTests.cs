@@ -55,6 +55,92 @@ public class WorkbookGraderTests
         Assert.Equal(Outcome.NotAttempted, g.CrossEntropy.Outcome);
     }
 
+    /// <summary>
+    /// dbndiff2 with the classic 1/n for 1/(n−1) is wrong with Bessel's correction as its cause, in the table and the
+    /// progress line; a factor 2 on the same line is wrong without it. The lecture's own dhpreact, (1 − h²)·dh without
+    /// autograd's fused multiply-add, passes as approximate.
+    /// </summary>
+    [Fact]
+    public void BesselIsNamedOnlyForNVersusNMinusOneAndTheLecturesDhpreactPassesAsApproximate()
+    {
+        Tensor Bndiff2(object?[] a, double k) => k / (long)a[2]! * ((Tensor)a[0]!).expand_as((Tensor)a[1]!);
+        IExercise1 Answer(double k) => Answers.Of<IExercise1>(new()
+        {
+            ["dbndiff2"] = a => Bndiff2(a, k * (long)a[2]! / ((long)a[2]! - 1.0)),
+            ["dhpreact"] = a => (1.0 - (Tensor)a[1]! * (Tensor)a[1]!) * (Tensor)a[0]!,
+        });
+        var train = LectureFixture.Split.Train;
+        var e2 = Answers.Of<IExercise2>([]);
+        var e3 = Answers.Of<IExercise3>([]);
+
+        var bessel = WorkbookGrader.GradeLecture(Answer(31.0 / 32), e2, e3, train); // 1/n for 1/(n−1) at n = 32
+        var factor2 = WorkbookGrader.GradeLecture(Answer(2), e2, e3, train);
+
+        var wrong = bessel.Line("bndiff2");
+        Assert.Equal((Outcome.Wrong, false), (wrong.Outcome, wrong.Passed));
+        Assert.Equal("n vs n−1 (Bessel's correction)", wrong.Cause);
+        Assert.Contains("1/(n−1) = 1/31, not 1/n = 1/32", wrong.Explain());
+        Assert.Equal("0/26 exact · 1 approximate · 1 wrong (bndiff2: n vs n−1 (Bessel's correction)) · 24 not attempted", bessel.Progress);
+        var twice = factor2.Line("bndiff2");
+        Assert.Equal(Outcome.Wrong, twice.Outcome);
+        Assert.DoesNotContain("Bessel", twice.Explain());
+        Assert.DoesNotContain("n−1", twice.Cause);
+
+        var dhpreact = bessel.Line("hpreact");
+        Assert.Equal((Outcome.Approximate, true, "approximate"), (dhpreact.Outcome, dhpreact.Passed, dhpreact.Verdict));
+    }
+
+    /// <summary>
+    /// Lines decided in float64, as the check's rows: dhprebn through (dbndiff + 1) − 1 is right maths that float32
+    /// rounds outside allclose, so it passes (ill-conditioned in float32); the same with 1/(n−1) is wrong in both; a
+    /// dbnbias 2e-6 too large is allclose in float32 but wrong in float64.
+    /// </summary>
+    [Fact]
+    public void ALineRightInFloat64IsNotCalledWrongAndOneWrongInFloat64IsEvenWithinAllclose()
+    {
+        Tensor Hprebn(object?[] a, double m) =>
+            (Tensor)a[0]! + 1.0 - 1.0 + 1.0 / ((long)a[3]! - m) * ((Tensor)a[1]!).expand_as((Tensor)a[2]!);
+        IExercise1 Answer(double m) => Answers.Of<IExercise1>(new()
+        {
+            ["dhprebn"] = a => Hprebn(a, m),
+            ["dbnbias"] = a => ((Tensor)a[0]!).sum(0, keepdim: true) * (1 + 2e-6),
+        });
+        var train = LectureFixture.Split.Train;
+        var e2 = Answers.Of<IExercise2>([]);
+        var e3 = Answers.Of<IExercise3>([]);
+
+        var right = WorkbookGrader.GradeLecture(Answer(0), e2, e3, train).Line("hprebn");
+        Assert.False(right.Row!.Approximate, "float32 should round this formula outside allclose");
+        Assert.Equal((Outcome.Approximate, true, Checking.Verdict.IllConditioned), (right.Outcome, right.Passed, right.Row.Verdict));
+        Assert.Contains("float64: max|manual − autograd|", right.Row.Evidence);
+
+        var g = WorkbookGrader.GradeLecture(Answer(1), e2, e3, train);
+        Assert.Equal((Outcome.Wrong, false), (g.Line("hprebn").Outcome, g.Line("hprebn").Passed));
+        var bnbias = g.Line("bnbias");
+        Assert.True(bnbias.Row!.Approximate); // allclose in float32 …
+        Assert.Equal((Outcome.Wrong, false), (bnbias.Outcome, bnbias.Passed)); // … but not autograd's formula in float64
+        Assert.Contains("but in float64", bnbias.Row.Evidence);
+    }
+
+    /// <summary>
+    /// A shape error libtorch raises inside <c>mm</c> is an exception the grader catches (an ERROR line naming it),
+    /// unlike one inside TorchSharp's native <c>matmul</c>, which ends the process (not testable in-process); for 2-D
+    /// operands <c>mm</c> is bitwise <c>matmul</c>, as the workbook's notes say.
+    /// </summary>
+    [Fact]
+    public void AShapeErrorInsideMmIsGradedAsAnError()
+    {
+        var e1 = Answers.Of<IExercise1>(new() { ["dh"] = a => ((Tensor)a[0]!).mm((Tensor)a[1]!) }); // W2 without .t()
+        var g = WorkbookGrader.GradeLecture(e1, Answers.Of<IExercise2>([]), Answers.Of<IExercise3>([]), LectureFixture.Split.Train);
+        var dh = g.Line("h");
+        Assert.Equal((Outcome.Error, false), (dh.Outcome, dh.Passed));
+        Assert.Equal("ExternalException: mat1 and mat2 shapes cannot be multiplied (32x27 and 64x27)", dh.Cause);
+
+        var gen = new Generator(1);
+        var (x, w) = (randn(32, 64, generator: gen), randn(64, 27, generator: gen));
+        Assert.True(x.mm(w).eq(x.matmul(w)).all().item<bool>());
+    }
+
     /// <summary>Exercise 4 with the library's own training backward as the answer: it passes; scaled by 1.01 in one
     /// parameter, it fails at the first step naming that parameter; a blank is not attempted.</summary>
     [Fact]

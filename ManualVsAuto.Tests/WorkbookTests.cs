@@ -78,8 +78,9 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
         Assert.Equal(26, lines.Count);
         var wrong = Assert.Single(lines, l => l.Verdict != "exact");
         Assert.Equal(("bndiff2", "WRONG"), (wrong.Name, wrong.Verdict));
-        Assert.Contains("factor", wrong.Cause); // autograd's is n/(n−1) = 1.032× the manual one
-        Assert.Contains("25/26 exact · 1 wrong (bndiff2: ", run.Stdout);
+        Assert.Equal("n vs n−1 (Bessel's correction)", wrong.Cause); // autograd's is n/(n−1) = 32/31 × the manual one
+        Assert.Contains("25/26 exact · 1 wrong (bndiff2: n vs n−1 (Bessel's correction))", run.Stdout);
+        Assert.Contains("1/(n−1) = 1/31, not 1/n = 1/32", run.Stdout); // the full hint, under the table
         // Chained, as the notebook's cmp: the mistake spreads to every line fed by it, and only to those.
         var chainedWrong = lines.Where(l => l.Chained != "exact").Select(l => l.Name).ToList();
         Assert.Equal(["bndiff2", "bndiff", "bnmeani", "hprebn", "embcat", "W1", "b1", "emb", "C"], chainedWrong);

@@ -37,11 +37,12 @@ public static class Cmp
         bool exact = m.eq(r).all().item<bool>();
         bool approx = m.allclose(r, DefaultRtol, DefaultAtol);
         var d = ElementStats.Of(m, r, DefaultRtol, DefaultAtol);
-        string? hint = approx ? null : MistakeHints.ForValues(m, r);
+        var hint = approx ? null : MistakeHints.Diagnose(m, r, m.shape);
         return new GradientRow(name, reference.shape.ToArray(), exact, approx, d.MaxDiff, d.MaxRelDiff, d.WorstIndex,
-            d.ManualAtWorst, d.ReferenceAtWorst, d.Ulps, d.Mismatches, d.NotClose, hint)
+            d.ManualAtWorst, d.ReferenceAtWorst, d.Ulps, d.Mismatches, d.NotClose, hint?.Text)
         {
             Verdict = exact ? Verdict.Exact : approx ? Verdict.Approximate : Verdict.Wrong,
+            Cause = hint?.Cause,
         };
     }
 

@@ -235,17 +235,9 @@ public sealed class GradientCheck : IStepRecorder
 
         double upstream = (check64 ?? this).UpstreamScale(name);
         string Sci(double d) => Numbers.Diff(d);
-        if (m64 is not null && a64 is not null)
-        {
-            string where = manual.dtype == ScalarType.Float64 ? "float64" : "float64 rerun";
-            double a = MaxAbs(a64), m = MaxAbs(m64), d = MaxAbs(m64 - a64);
-            if (a <= NoiseTolerance * upstream && m <= NoiseTolerance * upstream)
-                return Passing(row, Verdict.RoundingNoise,
-                    $"{where}: max|autograd| {Sci(a)} and max|manual| {Sci(m)}, both ≤ 1e-10 × the upstream gradient's {Sci(upstream)}");
-            if (d <= Float64Tolerance * a)
-                return Passing(row, row.Approximate || manual.dtype == ScalarType.Float64 ? Verdict.Approximate : Verdict.IllConditioned,
-                    $"{where}: max|manual − autograd| {Sci(d)} ≤ 1e-9 × max|autograd| {Sci(a)}");
-        }
+        if (m64 is not null && a64 is not null &&
+            ProvedInFloat64(row, m64, a64, upstream, manual.dtype == ScalarType.Float64, manual.dtype == ScalarType.Float64 ? "float64" : "float64 rerun") is { } proved)
+            return proved;
 
         var origins = UpstreamOrigins(name, from);
         if (Upstream(name, from).Any(s => compared.FirstOrDefault(c => c.TensorName == s.Name)?.Row.ManualShape is not null))
@@ -280,17 +272,39 @@ public sealed class GradientCheck : IStepRecorder
         return row with { Verdict = Verdict.Wrong, Hint = h?.Text, Cause = h?.Cause };
     }
 
+    /// <summary>
+    /// A row that float64 proves right — rounding noise (a true gradient of 0) or within <see cref="Float64Tolerance"/>
+    /// of autograd's float64 gradient: approximate if it was allclose (or is float64 itself), else ill-conditioned in
+    /// float32 — or null when float64 does not prove it.
+    /// </summary>
+    /// <param name="upstream">The largest upstream gradient (<see cref="UpstreamScale"/>), the scale of rounding noise.</param>
+    /// <param name="rowIsFloat64">The row itself was compared in float64 (no float32 rounding to excuse).</param>
+    /// <param name="where">Where the float64 figures come from, for the evidence, e.g. "float64 rerun".</param>
+    internal static GradientRow? ProvedInFloat64(GradientRow row, Tensor m64, Tensor a64, double upstream, bool rowIsFloat64, string where)
+    {
+        using var scope = NewDisposeScope();
+        double a = MaxAbs(a64), m = MaxAbs(m64), d = MaxAbs(m64 - a64);
+        string Sci(double x) => Numbers.Diff(x);
+        if (a <= NoiseTolerance * upstream && m <= NoiseTolerance * upstream)
+            return Passing(row, Verdict.RoundingNoise,
+                $"{where}: max|autograd| {Sci(a)} and max|manual| {Sci(m)}, both ≤ 1e-10 × the upstream gradient's {Sci(upstream)}");
+        if (d <= Float64Tolerance * a)
+            return Passing(row, row.Approximate || rowIsFloat64 ? Verdict.Approximate : Verdict.IllConditioned,
+                $"{where}: max|manual − autograd| {Sci(d)} ≤ 1e-9 × max|autograd| {Sci(a)}");
+        return null;
+    }
+
     private static GradientRow Origin(GradientRow row, MistakeHint hint, IReadOnlyList<string> origins) =>
         row with { Verdict = Verdict.Wrong, DecidedLocally = true, Hint = hint.Text, Cause = hint.Cause, InheritsFrom = origins };
 
-    private static GradientRow Passing(GradientRow row, Verdict v, string evidence) => row with { Verdict = v, Evidence = evidence, Hint = null };
+    private static GradientRow Passing(GradientRow row, Verdict v, string evidence) => row with { Verdict = v, Evidence = evidence, Hint = null, Cause = null };
 
     private static GradientRow Inherited(GradientRow row, IReadOnlyList<string> origins, bool decidedLocally, string? evidence) =>
-        row with { Verdict = Verdict.Inherits, InheritsFrom = origins, DecidedLocally = decidedLocally, Hint = null, Evidence = evidence };
+        row with { Verdict = Verdict.Inherits, InheritsFrom = origins, DecidedLocally = decidedLocally, Hint = null, Cause = null, Evidence = evidence };
 
     private static GradientRow Undecided(GradientRow row) => row with
     {
-        Verdict = Verdict.Undecided, Hint = null,
+        Verdict = Verdict.Undecided, Hint = null, Cause = null,
         Evidence = "not allclose in float32, but within 1e-3 of the gradients' scale: float32 rounding of an ill-conditioned formula " +
                    "could do that; give the check a float64 rerun (DecideInFloat64) to decide",
     };
@@ -364,7 +378,7 @@ public sealed class GradientCheck : IStepRecorder
     /// The largest gradient flowing into the tensor's consumers (autograd's), or over every tracked tensor when its
     /// consumers are unknown: the scale against which a gradient counts as rounding noise.
     /// </summary>
-    private double UpstreamScale(string name)
+    internal double UpstreamScale(string name)
     {
         using var scope = NewDisposeScope();
         var outputs = Consumers(name).Select(s => s.Name).ToList();

@@ -45,7 +45,7 @@ public sealed record GradientRow(
     /// </summary>
     public bool DecidedLocally { get; init; }
 
-    /// <summary>The short cause of a mistake, e.g. "a missing path" (origin rows with a known signature only).</summary>
+    /// <summary>The short cause of a mistake, e.g. "a missing path" (wrong rows with a known signature only).</summary>
     public string? Cause { get; init; }
 
     /// <summary>The evidence behind a verdict that is not read off the float32 comparison, e.g. the float64 rerun's figures.</summary>

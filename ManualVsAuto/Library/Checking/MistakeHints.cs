@@ -138,7 +138,7 @@ public static class MistakeHints
         if (factorN is { } fn && besselN is { } bn) // n = 2: 2 = n = n/(n−1), the two cannot be told apart
             return new("a factor of n or n vs n−1", $"hint: {FactorN(fn)} Or {Bessel(bn)}.");
         if (besselN is { } b)
-            return new("n vs n−1", $"hint: off by a factor {f}{sign} = {(a > 1 ? $"{b}/{b - 1}" : $"{b - 1}/{b}")} — {Bessel(b)}.");
+            return new("n vs n−1 (Bessel's correction)", $"hint: off by a factor {f}{sign} = {(a > 1 ? $"{b}/{b - 1}" : $"{b - 1}/{b}")} — {Bessel(b)}.");
         if (factorN is { } n) return new("a factor of n", "hint: " + FactorN(n));
         return new("a constant factor", $"hint: off by a constant factor {f}{sign} (autograd = {f} × manual).");
 

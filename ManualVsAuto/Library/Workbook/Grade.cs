@@ -43,8 +43,11 @@ public sealed record Grade(string Name, string Answer, string Shape, Outcome Out
         _ => "ERROR",
     };
 
-    /// <summary>The cause in a few words: the mistake hint, the shape problem or the exception; null when there is none.</summary>
-    public string? Cause => Message ?? (Row?.Hint is { } h ? StripHintPrefix(h).TrimEnd('.') : null);
+    /// <summary>
+    /// The cause in a few words: the mistake's short cause (e.g. "n vs n−1"; the full hint is in <see cref="Explain"/>),
+    /// else the shape problem's hint or the exception; null when there is none.
+    /// </summary>
+    public string? Cause => Message ?? Row?.Cause ?? (Row?.Hint is { } h ? StripHintPrefix(h).TrimEnd('.') : null);
 
     /// <summary>Everything a learner needs to fix it, for a failing test's message.</summary>
     public string Explain()

@@ -1,6 +1,7 @@
 using ManualVsAuto.Checking;
 using ManualVsAuto.Data;
 using ManualVsAuto.Model;
+using ManualVsAuto.Reporting;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
 
@@ -71,17 +72,34 @@ public static class WorkbookGrader
         long n = Yb.shape[0];
         Tensor Autograd(string name) => check[name].grad!;
 
+        // The same forward and autograd in float64, made when a line is first not exact: it tells a right formula that
+        // float32 rounds away from autograd's (ill-conditioned) from a mistake, even one within allclose.
+        var lecture64 = new Lazy<(GradientCheck Check, ForwardState F, MlpParameters P)>(() =>
+        {
+            using var grad = enable_grad();
+            var c64 = new GradientCheck();
+            var p64 = p.Map(t => t.detach().to_type(ScalarType.Float64).requires_grad_(true));
+            var f64 = ChunkedForward.Run(p64, Xb, Yb, c64);
+            c64.Backward(f64.loss);
+            return (c64, f64, p64);
+        });
+        Tensor Autograd64(string name) => lecture64.Value.Check[name].grad!;
+        Float64Answer InFloat64(string name, Func<Tensor> ask) => () => (ask(), Autograd64(name), lecture64.Value.Check.UpstreamScale(name));
+
         // On its own: every line gets autograd's upstream gradients.
-        var lines = Lines.Select(l => Judge(l.Name, Autograd(l.Name), () => l.Ask(e1, Copies(Autograd)), asking, expectExact: true).Grade).ToList();
+        var lines = Lines.Select(l => Judge(l.Name, Autograd(l.Name), () => l.Ask(e1, Copies(Autograd)), asking, expectExact: true,
+            float64: InFloat64(l.Name, () => l.Ask(e1, Copies64(Autograd64)))).Grade).ToList();
 
         // Chained: every line gets the learner's own upstream gradients, as in the notebook.
         var own = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var own64 = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var chained = new List<Grade>();
         foreach (var ((name, ask), alone) in Lines.Zip(lines))
         {
             // A blank stays a blank, whatever is missing above it.
             if (alone.Outcome == Outcome.NotAttempted) { chained.Add(alone); continue; }
-            var (grade, manual) = Judge(name, Autograd(name), () => ask(e1, Copies(Own)), asking, expectExact: true);
+            var (grade, manual) = Judge(name, Autograd(name), () => ask(e1, Copies(Own)), asking, expectExact: true,
+                float64: InFloat64(name, () => Own64(name)));
             if (manual is not null && grade.Outcome is not Outcome.Error) own[name] = manual;
             // Right on its own, off in the chain: the cause is upstream, not here.
             if (alone.Passed && !grade.Passed && grade.Outcome is not Outcome.NeedsUpstream)
@@ -90,15 +108,32 @@ public static class WorkbookGrader
         }
 
         var fusedCe = Judge("logits", Autograd("logits"), () => e2.dlogits(Copy(f.logits), Copy(Yb), n), asking,
-            expectExact: false, LectureCheck.FusedCrossEntropyLabel).Grade;
+            expectExact: false, LectureCheck.FusedCrossEntropyLabel,
+            InFloat64("logits", () => e2.dlogits(Copy(lecture64.Value.F.logits), Copy(Yb), n))).Grade;
         var fusedBn = Judge("hprebn", Autograd("hprebn"),
             () => e3.dhprebn(Copy(Autograd("hpreact")), Copy(p.bngain), Copy(f.bnvar_inv), Copy(f.bnraw), n), asking,
-            expectExact: false, LectureCheck.FusedBatchNormLabel).Grade;
+            expectExact: false, LectureCheck.FusedBatchNormLabel,
+            InFloat64("hprebn", () =>
+            {
+                var (_, f64, p64) = lecture64.Value;
+                return e3.dhprebn(Copy(Autograd64("hpreact")), Copy(p64.bngain), Copy(f64.bnvar_inv), Copy(f64.bnraw), n);
+            })).Grade;
         return new LectureGrade(lines, chained, fusedCe, fusedBn);
 
         Tensor Own(string name) => own.TryGetValue(name, out var t) ? t : throw new MissingUpstream(name);
         Inputs Copies(Func<string, Tensor> upstream) =>
             new(CopyOf(f), p.Map(Copy), Copy(Xb), Copy(Yb), n, name => Copy(upstream(name)));
+        Inputs Copies64(Func<string, Tensor> upstream) =>
+            new(CopyOf(lecture64.Value.F), lecture64.Value.P.Map(Copy), Copy(Xb), Copy(Yb), n, name => Copy(upstream(name)));
+
+        // The learner's own chain in float64, line by line as it is needed.
+        Tensor Own64(string name)
+        {
+            if (own64.TryGetValue(name, out var t)) return t;
+            var (_, ask) = Lines.First(l => l.Name == name);
+            using (no_grad()) t = ask(e1, Copies64(Own64)) ?? throw new NotAttempted();
+            return own64[name] = t;
+        }
     }
 
     /// <summary>
@@ -163,8 +198,16 @@ public static class WorkbookGrader
             $"every gradient within the training tolerance of autograd's at all {steps} steps; loss {firstLoss:0.0000} → {yourLoss:0.0000} (autograd {autogradLoss:0.0000})"));
     }
 
-    /// <summary>Asks for one answer and compares it with autograd's gradient; the learner's tensor comes back for chaining.</summary>
-    private static (Grade Grade, Tensor? Manual) Judge(string name, Tensor reference, Func<Tensor> ask, Action<string>? asking, bool expectExact, string? label = null)
+    /// <summary>The same answer asked in float64, autograd's float64 gradient and the largest upstream gradient (for rounding noise).</summary>
+    private delegate (Tensor Manual, Tensor Autograd, double Upstream) Float64Answer();
+
+    /// <summary>
+    /// Asks for one answer and compares it with autograd's gradient; the learner's tensor comes back for chaining.
+    /// An answer that is not exact is decided in float64 as the check decides its rows: right in float64 it passes
+    /// (approximate, ill-conditioned in float32 or rounding noise); allclose in float32 but wrong in float64 it is wrong.
+    /// </summary>
+    private static (Grade Grade, Tensor? Manual) Judge(string name, Tensor reference, Func<Tensor> ask, Action<string>? asking, bool expectExact,
+        string? label = null, Float64Answer? float64 = null)
     {
         string answer = "d" + name, shape = Cmp.Shape(reference.shape);
         Tensor? manual;
@@ -184,11 +227,47 @@ public static class WorkbookGrader
             row = Cmp.CompareValues(label ?? name, manual, reference) with { ExpectExact = expectExact };
         }
         catch (GradientCheckException e) { return (new Grade(label ?? name, answer, shape, Outcome.Wrong, false, Message: e.Message), manual); }
-        var outcome = row.Exact ? Outcome.Exact : row.Approximate ? Outcome.Approximate : Outcome.Wrong;
+        if (row.Verdict is Verdict.Approximate or Verdict.Wrong && float64 is not null) row = DecideInFloat64(row, float64);
+        // Fed autograd's upstream gradients, a wrong line is wrong here (the chained grade only compares).
+        if (row.Verdict == Verdict.Wrong) row = row with { DecidedLocally = true };
+        var outcome = row.Verdict switch
+        {
+            Verdict.Exact => Outcome.Exact,
+            Verdict.Approximate or Verdict.IllConditioned or Verdict.RoundingNoise => Outcome.Approximate,
+            _ => Outcome.Wrong,
+        };
         // An approximate line passes: it is the right maths with other floating-point operations (the lecture's own
         // dhpreact = (1 - h**2) * dh is one); the report still says "approximate", and exact stays the finish line.
         bool passed = row.Meets(RequiredLevel.Approx);
         return (new Grade(label ?? name, answer, shape, outcome, passed, row), manual);
+    }
+
+    /// <summary>A row that is not exact, decided by the same answer in float64; the float32 verdict stands when float64 cannot run.</summary>
+    private static GradientRow DecideInFloat64(GradientRow row, Float64Answer float64)
+    {
+        Tensor m64, a64;
+        double upstream;
+        try
+        {
+            using (no_grad()) (m64, a64, upstream) = float64();
+            m64 = m64.detach().to_type(ScalarType.Float64);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return row with { Evidence = $"not decided in float64: your answer fails there ({FirstLine(e)})" };
+        }
+        if (!m64.shape.SequenceEqual(a64.shape)) return row;
+        if (GradientCheck.ProvedInFloat64(row, m64, a64, upstream, rowIsFloat64: false, "float64") is { } proved) return proved;
+        if (row.Verdict == Verdict.Wrong) return row;
+        // allclose in float32 hides it (e.g. a dropped eps): float64 shows the formula is not autograd's.
+        using var scope = NewDisposeScope();
+        var hint = MistakeHints.Diagnose(m64, a64, m64.shape);
+        double d = (m64 - a64).abs().max().item<double>(), a = a64.abs().max().item<double>();
+        return row with
+        {
+            Verdict = Verdict.Wrong, Hint = hint?.Text, Cause = hint?.Cause ?? "allclose in float32 only",
+            Evidence = $"allclose in float32, but in float64 max|manual − autograd| {Numbers.Diff(d)} > 1e-9 × max|autograd| {Numbers.Diff(a)}",
+        };
     }
 
     private static Tensor Copy(Tensor t) => t.detach().clone();

@@ -40,9 +40,9 @@ public static class WorkbookProgram
 
     /// <summary>
     /// Says on a terminal which answer is being graded, before it is called, each line overwriting the last ("" clears
-    /// it). On Debian 12 (with the TorchSharp native-load fix) an error inside libtorch — e.g. a matmul of mismatched
-    /// shapes — cannot be caught: the process ends with "terminate called after throwing an instance of 'c10::Error'"
-    /// and the op's message, and this line, right before it, names the culprit.
+    /// it). TorchSharp 0.107's native matmul does not catch libtorch's errors (mm, +, cat, view do: ExternalException),
+    /// so a matmul of mismatched shapes ends the process with "terminate called after throwing an instance of
+    /// 'c10::Error'" and the op's message, and this line, right before it, names the culprit.
     /// </summary>
     private static Action<string> Breadcrumbs(TextWriter writer) => answer =>
     {

@@ -24,6 +24,9 @@ public static class WorkbookReport
             ]);
         }
         Align(sb, rows, rightAligned: [0, 4, 5]);
+        // The table says the cause in a few words; the full hint and the worst element follow.
+        foreach (var g in lecture.Lines.Where(g => g.Outcome == Outcome.Wrong && g.Row is not null))
+            sb.Append(ReportText.Detail(g.Row!)).Append('\n');
         sb.Append(lecture.Progress).Append('\n');
         int chainedExact = lecture.Chained.Count(g => g.Outcome == Outcome.Exact);
         sb.Append($"chained: {chainedExact}/{lecture.Chained.Count} exact")
