@@ -1,5 +1,6 @@
 using System.Text;
 using ManualVsAuto.Checking;
+using ManualVsAuto.Reporting;
 
 namespace ManualVsAuto.Workbook;
 
