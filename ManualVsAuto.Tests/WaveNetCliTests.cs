@@ -49,7 +49,7 @@ public sealed class WaveNetCliTests : IDisposable
 
         var wrong = Run("sample", "--model", "mlp", "--checkpoint", ckpt);
         Assert.Equal(2, wrong.ExitCode);
-        Assert.Contains("holds a wavenet model, not --model mlp", wrong.Stderr);
+        Assert.Contains("holds the wavenet net, not --model mlp", wrong.Stderr);
 
         var resume = Run("train", "--resume", "--model", "mlp", "--checkpoint", ckpt);
         Assert.Equal(2, resume.ExitCode);
