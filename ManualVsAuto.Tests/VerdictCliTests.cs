@@ -9,7 +9,7 @@ namespace ManualVsAuto.Tests;
 /// </summary>
 public class VerdictCliTests
 {
-    [Theory]
+    [DataTheory]
     [InlineData("2", "64")]
     [InlineData("3", "257")]
     public void IllConditionedFloat32RowsPassOnTheFloat64Evidence(string batch, string hidden)

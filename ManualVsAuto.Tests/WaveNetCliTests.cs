@@ -9,7 +9,7 @@ public sealed class WaveNetCliTests : IDisposable
 
     private CliRunner.Result Run(params string[] args) => CliRunner.RunIn(dir, args);
 
-    [Fact]
+    [DataFact]
     public void CheckListsEveryLayerAndPasses()
     {
         var r = Run("check", "--model", "wavenet", "--require", "exact");
@@ -29,7 +29,7 @@ public sealed class WaveNetCliTests : IDisposable
         Assert.Equal("error: --plot draws the MLP's dlogits: it applies to --model mlp only.", r.Stderr.Trim());
     }
 
-    [Fact]
+    [DataFact]
     public void TrainSampleAndResumeWithTheModelInTheCheckpoint()
     {
         string ckpt = Path.Combine(dir, "w.ckpt");

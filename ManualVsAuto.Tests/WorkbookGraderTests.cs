@@ -25,7 +25,7 @@ public class WorkbookGraderTests
             ByName.TryGetValue(method!.Name, out var f) ? f(args!) : throw new NotAttempted();
     }
 
-    [Fact]
+    [DataFact]
     public void BlankNullThrowingAndMisshapedAnswersAreGradedApart()
     {
         var e1 = Answers.Of<IExercise1>(new()
@@ -60,7 +60,7 @@ public class WorkbookGraderTests
     /// progress line; a factor 2 on the same line is wrong without it. The lecture's own dhpreact, (1 − h²)·dh without
     /// autograd's fused multiply-add, passes as approximate.
     /// </summary>
-    [Fact]
+    [DataFact]
     public void BesselIsNamedOnlyForNVersusNMinusOneAndTheLecturesDhpreactPassesAsApproximate()
     {
         Tensor Bndiff2(object?[] a, double k) => k / (long)a[2]! * ((Tensor)a[0]!).expand_as((Tensor)a[1]!);
@@ -95,7 +95,7 @@ public class WorkbookGraderTests
     /// rounds outside allclose, so it passes (ill-conditioned in float32); the same with 1/(n−1) is wrong in both; a
     /// dbnbias 2e-6 too large is allclose in float32 but wrong in float64.
     /// </summary>
-    [Fact]
+    [DataFact]
     public void ALineRightInFloat64IsNotCalledWrongAndOneWrongInFloat64IsEvenWithinAllclose()
     {
         Tensor Hprebn(object?[] a, double m) =>
@@ -127,7 +127,7 @@ public class WorkbookGraderTests
     /// unlike one inside TorchSharp's native <c>matmul</c>, which ends the process (not testable in-process); for 2-D
     /// operands <c>mm</c> is bitwise <c>matmul</c>, as the workbook's notes say.
     /// </summary>
-    [Fact]
+    [DataFact]
     public void AShapeErrorInsideMmIsGradedAsAnError()
     {
         var e1 = Answers.Of<IExercise1>(new() { ["dh"] = a => ((Tensor)a[0]!).mm((Tensor)a[1]!) }); // W2 without .t()
@@ -143,7 +143,7 @@ public class WorkbookGraderTests
 
     /// <summary>Exercise 4 with the library's own training backward as the answer: it passes; scaled by 1.01 in one
     /// parameter, it fails at the first step naming that parameter; a blank is not attempted.</summary>
-    [Fact]
+    [DataFact]
     public void TrainingIsJudgedStepByStepAgainstAutograd()
     {
         MlpParameters Reference(MlpParameters p, Tensor Xb, Tensor Yb)
