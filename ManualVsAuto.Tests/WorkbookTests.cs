@@ -95,26 +95,20 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
 }
 
 /// <summary>The <c>workbook new</c> command without building anything.</summary>
-public class WorkbookCommandTests
+public class WorkbookCommandTests : CliTestFolder
 {
     [Fact]
     public void RefusesAFolderThatIsNotEmptyAndLeavesItAlone()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "mva-workbook-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            string mine = Path.Combine(dir, "Exercise1.cs");
-            File.WriteAllText(mine, "my own work");
-            var r = CliRunner.Run("workbook", "new", dir);
-            Assert.Equal(2, r.ExitCode);
-            var line = Assert.Single(r.Stderr.Trim().Split('\n'));
-            Assert.StartsWith("error:", line);
-            Assert.Contains("not empty", line);
-            Assert.Equal([mine], Directory.GetFileSystemEntries(dir));
-            Assert.Equal("my own work", File.ReadAllText(mine));
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        string mine = Path.Combine(dir, "Exercise1.cs");
+        File.WriteAllText(mine, "my own work");
+        var r = CliRunner.Run("workbook", "new", dir);
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.StartsWith("error:", line);
+        Assert.Contains("not empty", line);
+        Assert.Equal([mine], Directory.GetFileSystemEntries(dir));
+        Assert.Equal("my own work", File.ReadAllText(mine));
     }
 
     /// <summary>A folder that cannot be made (here: below a file) is exit code 2 in one line, not an internal error,
@@ -122,33 +116,22 @@ public class WorkbookCommandTests
     [Fact]
     public void AFolderThatCannotBeMadeIsAnInputErrorThatTouchesNothing()
     {
-        string dir = Directory.CreateTempSubdirectory("mva-workbook-").FullName;
-        try
-        {
-            string names = Path.Combine(dir, "names.txt");
-            File.WriteAllText(names, "emma\nolivia\n");
-            var r = CliRunner.Run("workbook", "new", Path.Combine(names, "wb"), "--data", names);
-            CliTestFolder.AssertOneLineError(r, 2, "cannot write the workbook there");
-            Assert.Equal([names], Directory.GetFileSystemEntries(dir));
-            Assert.Equal("emma\nolivia\n", File.ReadAllText(names));
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        string names = Path.Combine(dir, "names.txt");
+        File.WriteAllText(names, "emma\nolivia\n");
+        var r = CliRunner.Run("workbook", "new", Path.Combine(names, "wb"), "--data", names);
+        AssertOneLineError(r, 2, "cannot write the workbook there");
+        Assert.Equal([names], Directory.GetFileSystemEntries(dir));
+        Assert.Equal("emma\nolivia\n", File.ReadAllText(names));
     }
 
     [Fact]
     public void PackageFeedWithoutThatVersionIsAnInputError()
     {
-        string feed = Path.Combine(Path.GetTempPath(), "mva-feed-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(feed);
-        try
-        {
-            string target = Path.Combine(feed, "wb");
-            var r = CliRunner.Run("workbook", "new", target, "--package", feed, "9.9.9");
-            Assert.Equal(2, r.ExitCode);
-            Assert.Contains("no ManualVsAuto.9.9.9.nupkg", r.Stderr);
-            Assert.False(Directory.Exists(target));
-        }
-        finally { Directory.Delete(feed, recursive: true); }
+        string target = Path.Combine(dir, "wb");
+        var r = CliRunner.Run("workbook", "new", target, "--package", dir, "9.9.9");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("no ManualVsAuto.9.9.9.nupkg", r.Stderr);
+        Assert.False(Directory.Exists(target));
     }
 
     [Fact]
