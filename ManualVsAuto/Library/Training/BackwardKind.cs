@@ -28,13 +28,12 @@ public static class BackwardKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>The kind whose <see cref="Name"/> is <paramref name="s"/>: the names are written once, in Name.</summary>
     public static bool TryParse(string? s, out BackwardKind kind)
     {
-        switch (s)
-        {
-            case "manual": kind = BackwardKind.Manual; return true;
-            case "autograd": kind = BackwardKind.Autograd; return true;
-            default: kind = default; return false;
-        }
+        foreach (var k in Enum.GetValues<BackwardKind>())
+            if (k.Name() == s) { kind = k; return true; }
+        kind = default;
+        return false;
     }
 }

@@ -16,13 +16,12 @@ public static class ModelKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>The kind whose <see cref="Name"/> is <paramref name="s"/>: the names are written once, in Name.</summary>
     public static bool TryParse(string? s, out ModelKind kind)
     {
-        switch (s)
-        {
-            case "mlp": kind = ModelKind.Mlp; return true;
-            case "wavenet": kind = ModelKind.WaveNet; return true;
-            default: kind = default; return false;
-        }
+        foreach (var k in Enum.GetValues<ModelKind>())
+            if (k.Name() == s) { kind = k; return true; }
+        kind = default;
+        return false;
     }
 }
