@@ -1,5 +1,6 @@
 using ManualVsAuto.Checking;
 using ManualVsAuto.Model.Layers;
+using ManualVsAuto.Reporting;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
 
@@ -112,7 +113,7 @@ public class LayerTests
     }
 
     /// <summary>Chained, the fused batchnorm's rounding reaches every gradient below it, so elements near zero are off by
-    /// a few ulps and torch's allclose is not the test: the training tolerance (<see cref="GradientVerifier"/>) is.</summary>
+    /// a few ulps and torch's allclose is not the test: the training tolerance (<see cref="Tolerance.Training"/>) is.</summary>
     [Fact]
     public void SequentialBackwardChainsTheLayers()
     {
@@ -130,15 +131,15 @@ public class LayerTests
         var reference = autograd.grad([(@out * dout).sum()], [.. named.Select(p => p.Parameter.Value), x]);
         using var _ = no_grad();
         var dx = net.Backward(dout)!;
-        var verdicts = named.Select((p, i) => GradientVerifier.Judge(p.Name, p.Parameter.Grad!, reference[i]))
-            .Append(GradientVerifier.Judge("x", dx, reference[^1])).ToList();
+        var verdicts = named.Select((p, i) => Cmp.CompareValues(p.Name, p.Parameter.Grad!, reference[i], Tolerance.Training))
+            .Append(Cmp.CompareValues("x", dx, reference[^1], Tolerance.Training)).ToList();
         Assert.Equal(["layers[1].weight", "layers[2].gamma", "layers[2].beta", "layers[5].weight", "layers[5].bias", "x"], verdicts.Select(v => v.Name));
-        Assert.All(verdicts, v => Assert.True(v.Ok, GradientVerifier.Describe(v)));
+        Assert.All(verdicts, v => Assert.True(v.Passed, ReportText.Detail(v)));
         // Not vacuous: the same chain with the batchnorm's input gradient off by a factor n/(n−1) (the biased variance) fails.
         var wrongDx = dout;
         for (int i = net.Layers.Count - 1; i >= 0; i--)
             wrongDx = net.Layers[i].Backward(wrongDx)! * (net.Layers[i] is BatchNorm1d ? 128.0 / 127 : 1.0);
-        Assert.False(GradientVerifier.Judge("x", wrongDx, reference[^1]).Ok);
+        Assert.False(Cmp.CompareValues("x", wrongDx, reference[^1], Tolerance.Training).Passed);
     }
 
     /// <summary>The lecture's batchnorm: unbiased variance over n = B·T for 3-D input, running statistics moved by momentum 0.1 in

@@ -1,5 +1,7 @@
 using ManualVsAuto.Backward;
+using ManualVsAuto.Checking;
 using ManualVsAuto.Model;
+using ManualVsAuto.Reporting;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
 
@@ -35,16 +37,16 @@ public class ManualStepTests
 
         Assert.Equal(f.loss.item<float>(), loss, 1e-6f);
         Assert.True(s.dlogits.allclose(chain["logits"]), "dlogits");
-        var verdicts = s.Grads.Named.Select(x => GradientVerifier.Judge(x.Name, x.Tensor, chain[x.Name])).ToList();
+        var verdicts = s.Grads.Named.Select(x => Cmp.CompareValues(x.Name, x.Tensor, chain[x.Name], Tolerance.Training)).ToList();
         if (biasedVariance)
         {
             Assert.False(s.dhprebn.allclose(chain["hprebn"]));
-            Assert.Contains(verdicts, v => !v.Ok && v.Name == "W1");
+            Assert.Contains(verdicts, v => !v.Passed && v.Name == "W1");
         }
         else
         {
             Assert.True(s.dhprebn.allclose(chain["hprebn"]), "dhprebn");
-            Assert.All(verdicts, v => Assert.True(v.Ok, GradientVerifier.Describe(v)));
+            Assert.All(verdicts, v => Assert.True(v.Passed, ReportText.Detail(v)));
         }
     }
 }

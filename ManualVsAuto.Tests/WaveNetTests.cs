@@ -2,6 +2,7 @@ using ManualVsAuto.Checking;
 using ManualVsAuto.Data;
 using ManualVsAuto.Model;
 using ManualVsAuto.Model.Layers;
+using ManualVsAuto.Reporting;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -119,6 +120,29 @@ public class WaveNetTests
         model.Dispose();
     }
 
+    /// <summary>
+    /// <c>--verify-every</c> on the net with layer 7's batchnorm input gradient off by n/(n−1): check's rows at the
+    /// training tolerance, in backward order; the layers above it pass, the first parameter below it is the likely
+    /// origin with check's hint, the rest may inherit.
+    /// </summary>
+    [DataFact]
+    public void VerifyingAWrongLayerFailsWithChecksVerdictAndHint()
+    {
+        using var scope = NewDisposeScope();
+        var (model, Xb, Yb) = LectureBatch((i, l) => i == 7 ? new BiasedBatchNorm((BatchNorm1d)l) : l);
+        foreach (var p in model.Parameters) p.Value.requires_grad_(false);
+        using var trainer = new ManualLayerTrainer(model);
+        var rows = trainer.Verify(Xb, Yb);
+        Assert.Equal(["layers[13].bias", "layers[13].weight", "layers[11].beta", "layers[11].gamma", "layers[10].weight", "layers[7].beta",
+            "layers[7].gamma", "layers[6].weight", "layers[3].beta", "layers[3].gamma", "layers[2].weight", "layers[0].weight"], rows.Select(r => r.Name));
+        Assert.All(rows, r => Assert.Same(Tolerance.Training, r.Tolerance));
+        Assert.All(rows.Take(7), r => Assert.True(r.Passed, ReportText.Detail(r)));
+        Assert.Equal("WRONG (likely origin)", rows[7].VerdictText);
+        Assert.Contains("hint: off by a constant factor", rows[7].Hint);
+        Assert.All(rows.Skip(8), r => Assert.Equal("may inherit ← upstream", r.VerdictText));
+        Assert.All(rows.Skip(8), r => Assert.Null(r.Hint));
+    }
+
     [DataFact]
     public void CheckingAndVerifyingLeaveTheRunningStatisticsAlone()
     {
@@ -128,7 +152,7 @@ public class WaveNetTests
         LayerCheck.Run(model, Xb, Yb, FiniteDifferenceMode.Fast);
         foreach (var p in model.Parameters) p.Value.requires_grad_(false);
         using var trainer = new ManualLayerTrainer(model);
-        Assert.All(trainer.Verify(Xb, Yb), v => Assert.True(v.Ok, GradientVerifier.Describe(v)));
+        Assert.All(trainer.Verify(Xb, Yb), v => Assert.True(v.Passed, ReportText.Detail(v)));
         foreach (var bn in model.Layers.OfType<BatchNorm1d>())
         {
             Assert.True(bn.RunningMean.eq(0).all().item<bool>());

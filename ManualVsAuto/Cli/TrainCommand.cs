@@ -34,7 +34,7 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "continue the run in --checkpoint; its settings apply, except a larger --steps extends it (default: off)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "start a new run over an existing checkpoint (default: off; without it an existing checkpoint is an error)" };
         var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
-        var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare the 7 parameter gradients (diagnostic, slow; 0 = off)", 0);
+        var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare each parameter's gradient, as check does, at the training tolerance (diagnostic, slow; 0 = off)", 0);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
         var w = TrainingSettings.LectureDefaults(ModelKind.WaveNet);
         var model = Opt.Model(string.Create(CultureInfo.InvariantCulture,

@@ -19,30 +19,35 @@ public static class Cmp
     /// <summary>
     /// Compares two tensors of the same shape and dtype; never broadcasts, never converts. Another shape or dtype is
     /// a failing row (<see cref="Verdict.ShapeMismatch"/>, <see cref="Verdict.DtypeMismatch"/>) that names both.
-    /// A row that is not allclose is <see cref="Verdict.Wrong"/> here; a <see cref="GradientCheck"/> refines it.
+    /// A row that is not within <paramref name="tolerance"/> is <see cref="Verdict.Wrong"/> here; a <see cref="GradientCheck"/> refines it.
     /// </summary>
-    public static GradientRow CompareValues(string name, Tensor manual, Tensor reference)
+    /// <param name="tolerance">What counts as approximate: <see cref="Tolerance.AllClose"/> unless given (training uses <see cref="Tolerance.Training"/>).</param>
+    public static GradientRow CompareValues(string name, Tensor manual, Tensor reference, Tolerance? tolerance = null)
     {
+        tolerance ??= Tolerance.AllClose;
         if (!manual.shape.SequenceEqual(reference.shape))
             return Mismatch(name, reference, Verdict.ShapeMismatch,
                 $"manual gradient has shape {Shape(manual.shape)} but the tensor has shape {Shape(reference.shape)}; " +
-                MistakeHints.ForShapes(manual.shape, reference.shape)) with { ManualShape = manual.shape.ToArray() };
+                MistakeHints.ForShapes(manual.shape, reference.shape)) with { ManualShape = manual.shape.ToArray(), Tolerance = tolerance };
         if (manual.dtype != reference.dtype)
             return Mismatch(name, reference, Verdict.DtypeMismatch,
                 $"manual gradient is {manual.dtype} but the tensor is {reference.dtype}: compute it in the tensor's dtype " +
-                "(converted, a float64 gradient could round to exactly a float32 one and hide its error).");
+                "(converted, a float64 gradient could round to exactly a float32 one and hide its error).") with { Tolerance = tolerance };
         using var scope = NewDisposeScope();
         var m = manual.detach();
         var r = reference.detach();
         bool exact = m.eq(r).all().item<bool>();
-        bool approx = m.allclose(r, DefaultRtol, DefaultAtol);
-        var d = ElementStats.Of(m, r, DefaultRtol, DefaultAtol);
+        var (rtol, atol) = tolerance.For(r);
+        bool approx = m.allclose(r, rtol, atol);
+        var d = ElementStats.Of(m, r, rtol, atol);
         var hint = approx ? null : MistakeHints.Diagnose(m, r, m.shape);
         return new GradientRow(name, reference.shape.ToArray(), exact, approx, d.MaxDiff, d.MaxRelDiff, d.WorstIndex,
             d.ManualAtWorst, d.ReferenceAtWorst, d.Ulps, d.Mismatches, d.NotClose, hint?.Text)
         {
             Verdict = exact ? Verdict.Exact : approx ? Verdict.Approximate : Verdict.Wrong,
             Cause = hint?.Cause,
+            Tolerance = tolerance,
+            ToleranceUsed = d.ToleranceUsed,
         };
     }
 

@@ -8,7 +8,7 @@ namespace ManualVsAuto.Checking;
 /// have the same sign; null when the signs differ or nothing was compared (a shape or dtype mismatch).
 /// </param>
 /// <param name="Mismatches">Elements that are not bitwise equal.</param>
-/// <param name="NotClose">Elements outside allclose's |m − r| ≤ atol + rtol·|r|.</param>
+/// <param name="NotClose">Elements outside the row's <see cref="Tolerance"/> (allclose's |m − r| ≤ atol + rtol·|r| unless told).</param>
 public sealed record GradientRow(
     string Name,
     long[] Shape,
@@ -50,6 +50,15 @@ public sealed record GradientRow(
 
     /// <summary>The evidence behind a verdict that is not read off the float32 comparison, e.g. the float64 rerun's figures.</summary>
     public string? Evidence { get; init; }
+
+    /// <summary>What counted as approximate: <see cref="Checking.Tolerance.AllClose"/> in a check, <see cref="Checking.Tolerance.Training"/> in training.</summary>
+    public Tolerance Tolerance { get; init; } = Tolerance.AllClose;
+
+    /// <summary>
+    /// The largest |manual − autograd| as a fraction of what <see cref="Tolerance"/> allows at that element: above 1
+    /// somewhere exactly when some element is not close; 0 when no element differs.
+    /// </summary>
+    public double ToleranceUsed { get; init; }
 
     /// <summary>For a shape mismatch: the manual gradient's shape (<see cref="Shape"/> is the tensor's).</summary>
     public long[]? ManualShape { get; init; }
@@ -97,7 +106,7 @@ public enum Verdict
     /// <summary>Bitwise equal to autograd's.</summary>
     Exact,
 
-    /// <summary>Not bitwise equal but allclose (rtol 1e-5, atol 1e-8).</summary>
+    /// <summary>Not bitwise equal but within the row's tolerance: allclose (rtol 1e-5, atol 1e-8) unless told.</summary>
     Approximate,
 
     /// <summary>Not allclose in float32, but the same formula in float64 agrees with autograd's float64 gradient: passes.</summary>

@@ -1,57 +1,62 @@
 using System.Globalization;
 using ManualVsAuto.Checking;
-using ManualVsAuto.Model;
+using ManualVsAuto.Reporting;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Training;
 
-/// <summary>One parameter's gradient, manual against autograd, as the lecture's <c>cmp(str(tuple(p.shape)), g, p)</c>.</summary>
-public sealed record GradientVerdict(string Name, long[] Shape, double MaxDiff, double MaxGrad, double Tolerance)
-{
-    public bool Ok => MaxDiff <= Tolerance;
-
-    public string Label => $"{Name} {Cmp.Shape(Shape)}";
-}
-
 /// <summary>
-/// <c>--verify-every K</c>: on the side of training, autograd's forward and backward on the same minibatch,
-/// compared with the manual backward's 7 parameter gradients.
-/// <para>
-/// The test is <c>|manual − autograd| ≤ Atol + Rtol·max|autograd|</c> elementwise, per parameter. Why not
-/// torch's allclose (rtol 1e-5 relative to each element, atol 1e-8): the fused backward is only approximately
-/// equal to autograd's chain (other sums, other rounding), so small elements of a correct gradient can differ
-/// by more than 1e-5 of themselves; and b1's true gradient is exactly zero (batchnorm subtracts the batch mean,
-/// cancelling any bias), so both sides are rounding noise of about 1e-9 and agree only in size. Scaling by the
-/// gradient's largest element judges each entry against the gradient it belongs to; float32 rounding over
-/// sums of 30–200 terms stays near 1e-6 of that, so <see cref="Rtol"/> = 1e-4 leaves a wide margin yet catches
-/// any real mistake (a missing Bessel factor is a 3% error at n = 32). <see cref="Atol"/> = 1e-6 only covers
-/// gradients that are zero in exact arithmetic: far above their noise, far below any real gradient (≥ 1e-3 here).
-/// </para>
+/// <c>--verify-every K</c>: on the side of training, autograd's forward and backward on the same minibatch, compared
+/// with the manual backward's parameter gradients by <c>check</c>'s comparison (<see cref="Cmp.CompareValues"/>) at
+/// the training tolerance (<see cref="Tolerance.Training"/>, which says why it is not allclose).
 /// </summary>
 public static class GradientVerifier
 {
-    public const double Rtol = 1e-4;
-    public const double Atol = 1e-6;
-
-    public static IReadOnlyList<GradientVerdict> Verify(ManualTrainer trainer, Tensor Xb, Tensor Yb)
+    /// <summary>The MLP: the manual trainer's gradients against autograd's on a copy of its parameters.</summary>
+    public static IReadOnlyList<GradientRow> Verify(ManualTrainer trainer, Tensor Xb, Tensor Yb)
     {
         using var scope = NewDisposeScope();
         var manual = trainer.Gradients(Xb, Yb);
         // Autograd on a copy, so the trained parameters never take part in a graph.
         var q = trainer.Parameters.Copy(requiresGrad: true);
         TrainingForward.Run(q, Xb, Yb).loss.backward();
-        return q.Named.Zip(manual.Named, (a, m) => Judge(a.Name, m.Tensor, a.Tensor.grad!)).ToList();
+        return Compare(q.Named.Zip(manual.Named, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
     }
 
-    public static GradientVerdict Judge(string name, Tensor manual, Tensor reference)
+    /// <summary>
+    /// Each parameter's manual gradient against autograd's, at the training tolerance, listed in backward order (the
+    /// parameters' forward order reversed) as <c>check</c> lists its rows. Whole gradients are compared, not single
+    /// lines, so only the order tells where a mistake is, as in <c>check</c> for a row without steps: the first failing
+    /// row is the likely origin (with the hint), later failing rows may inherit from upstream.
+    /// </summary>
+    public static IReadOnlyList<GradientRow> Compare(IReadOnlyList<(string Name, Tensor Manual, Tensor Autograd)> forwardOrder)
     {
-        using var scope = NewDisposeScope();
-        double maxDiff = (manual - reference).abs().max().to_type(ScalarType.Float64).item<double>();
-        double maxGrad = reference.abs().max().to_type(ScalarType.Float64).item<double>();
-        // NaN fails: NaN <= x is false.
-        return new GradientVerdict(name, reference.shape, maxDiff, maxGrad, Atol + Rtol * maxGrad);
+        var rows = new List<GradientRow>(forwardOrder.Count);
+        foreach (var (name, manual, autograd) in forwardOrder.Reverse())
+        {
+            var row = Cmp.CompareValues(name, manual, autograd, Tolerance.Training);
+            if (row.Verdict == Verdict.Wrong && rows.Any(r => !r.Passed))
+                row = row with { Verdict = Verdict.Inherits, Hint = null, Cause = null };
+            rows.Add(row);
+        }
+        return rows;
     }
 
-    public static string Describe(GradientVerdict v) => string.Create(CultureInfo.InvariantCulture,
-        $"{v.Label}: max |manual − autograd| = {v.MaxDiff:0.0e+0} {(v.Ok ? "≤" : "exceeds")} tolerance {v.Tolerance:0.0e+0} (= {Atol:0e+0} + {Rtol:0e+0}·max|grad| {v.MaxGrad:0.0e+0})");
+    /// <summary>The note after a verification that passed, e.g. <c>step 100: the 7 manual parameter gradients match
+    /// autograd (1/7 exact, 7/7 approximate; nearest the training tolerance: W1, at 1.2% of it)</c>.</summary>
+    public static string Passed(int step, IReadOnlyList<GradientRow> rows)
+    {
+        var nearest = rows.MaxBy(r => r.ToleranceUsed)!;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"step {step}: the {rows.Count} manual parameter gradients match autograd ({RowsText.Summary(rows)}; nearest the training tolerance: {nearest.Name}, at {nearest.ToleranceUsed:P1} of it)");
+    }
+
+    /// <summary>Why training stopped, then one line per failing parameter, as <c>check</c> prints its rows' details.</summary>
+    public static string Failed(int step, IReadOnlyList<GradientRow> rows)
+    {
+        var failing = rows.Where(r => !r.Passed).ToList();
+        return $"gradient verification failed at step {step}: {failing.Count} of the {rows.Count} manual parameter gradients are not within " +
+               $"the training tolerance of autograd's ({Tolerance.Training.Text}): {RowsText.Summary(rows)}. Training stopped; the last checkpoint is kept." +
+               string.Concat(failing.Select(r => "\n  " + ReportText.Detail(r)));
+    }
 }

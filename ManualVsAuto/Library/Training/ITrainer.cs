@@ -1,3 +1,4 @@
+using ManualVsAuto.Checking;
 using ManualVsAuto.Model;
 using static TorchSharp.torch;
 
@@ -21,9 +22,10 @@ public interface IModelTrainer : IDisposable
     /// </summary>
     Tensor Step(Tensor Xb, Tensor Yb, double lr);
 
-    /// <summary><c>--verify-every</c>: the manual parameter gradients on this minibatch against autograd's; changes nothing.
-    /// Only a manual trainer has a manual backward to verify.</summary>
-    IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb);
+    /// <summary><c>--verify-every</c>: the manual parameter gradients on this minibatch against autograd's, one row per
+    /// parameter in backward order (<see cref="GradientVerifier.Compare"/>); changes nothing. Only a manual trainer has a
+    /// manual backward to verify.</summary>
+    IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb);
 }
 
 /// <summary>A trainer of the lecture's MLP; the two implementations share <see cref="TrainingForward"/>.</summary>
@@ -36,6 +38,6 @@ public interface ITrainer : IModelTrainer
 
     long IModelTrainer.ParameterCount => Parameters.Count;
 
-    IReadOnlyList<GradientVerdict> IModelTrainer.Verify(Tensor Xb, Tensor Yb) =>
+    IReadOnlyList<GradientRow> IModelTrainer.Verify(Tensor Xb, Tensor Yb) =>
         GradientVerifier.Verify(this as ManualTrainer ?? throw new NotSupportedException("only the manual backward is verified"), Xb, Yb);
 }

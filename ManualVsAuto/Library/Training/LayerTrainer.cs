@@ -1,4 +1,5 @@
 using ManualVsAuto.Backward;
+using ManualVsAuto.Checking;
 using ManualVsAuto.Model.Layers;
 using Parameter = TorchSharp.Modules.Parameter;
 using SGD = TorchSharp.Modules.SGD;
@@ -23,7 +24,7 @@ public abstract class LayerTrainer(Sequential model) : IModelTrainer
 
     public abstract Tensor Step(Tensor Xb, Tensor Yb, double lr);
 
-    public abstract IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb);
+    public abstract IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb);
 
     public static LayerTrainer Create(BackwardKind kind, Sequential model) => kind switch
     {
@@ -69,7 +70,7 @@ public sealed class ManualLayerTrainer : LayerTrainer
 
     /// <summary>Batch statistics without moving the running ones; autograd runs on copies of the parameters,
     /// so the trained ones never take part in a graph.</summary>
-    public override IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb)
+    public override IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb)
     {
         using var scope = NewDisposeScope();
         Backward(Xb, Yb, ForwardMode.Probe);
@@ -77,7 +78,7 @@ public sealed class ManualLayerTrainer : LayerTrainer
         var copies = named.Select(p => p.Parameter.Value.detach().clone().requires_grad_(true)).ToList();
         var loss = Model.With(copies, () => F.cross_entropy(Model.Forward(Xb, ForwardMode.Probe), Yb));
         var reference = autograd.grad([loss], copies);
-        return named.Select((p, i) => GradientVerifier.Judge(p.Name, p.Parameter.Grad!, reference[i])).ToList();
+        return GradientVerifier.Compare(named.Select((p, i) => (p.Name, p.Parameter.Grad!, reference[i])).ToList());
     }
 }
 
@@ -108,7 +109,7 @@ public sealed class AutogradLayerTrainer : LayerTrainer
         return loss.detach();
     }
 
-    public override IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb) =>
+    public override IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb) =>
         throw new NotSupportedException("only the manual backward is verified");
 
     public override void Dispose()

@@ -21,6 +21,7 @@ public enum TrainingOutcome
     VerificationFailed,
 }
 
+/// <param name="Message">Why training stopped; for a failed verification, a line and then one line per failing parameter.</param>
 public sealed record TrainingResult(TrainingOutcome Outcome, int Step, string? Message = null);
 
 /// <summary>Loop options that are not part of the run's identity (they may change on <c>--resume</c>).</summary>
@@ -71,13 +72,10 @@ public static class TrainingLoop
                 var (Xb, Yb) = Minibatch.Sample(train, s.BatchSize, g);
                 if (verify && i % o.VerifyEvery == 0)
                 {
-                    var verdicts = trainer.Verify(Xb, Yb);
-                    var failed = verdicts.FirstOrDefault(v => !v.Ok);
-                    if (failed is not null)
-                        return new TrainingResult(TrainingOutcome.VerificationFailed, i, string.Create(CultureInfo.InvariantCulture,
-                            $"gradient verification failed at step {i}: {GradientVerifier.Describe(failed)}. Training stopped; the last checkpoint is kept."));
-                    reporter.Note(string.Create(CultureInfo.InvariantCulture,
-                        $"step {i}: the {verdicts.Count} manual parameter gradients match autograd (worst {verdicts.MaxBy(v => v.MaxDiff / v.Tolerance)!.Label}, {verdicts.Max(v => v.MaxDiff / v.Tolerance):P1} of its tolerance)"));
+                    var rows = trainer.Verify(Xb, Yb);
+                    if (rows.Any(r => !r.Passed))
+                        return new TrainingResult(TrainingOutcome.VerificationFailed, i, GradientVerifier.Failed(i, rows));
+                    reporter.Note(GradientVerifier.Passed(i, rows));
                 }
 
                 var loss = trainer.Step(Xb, Yb, s.LearningRateAt(i));

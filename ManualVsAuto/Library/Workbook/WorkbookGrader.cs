@@ -140,7 +140,7 @@ public static class WorkbookGrader
     /// Exercise 4: <see cref="TrainingSteps"/> steps of the lecture's loop (n_hidden 200, batch 32, lr 0.1) on the
     /// learner's backward, beside the same steps on autograd (<see cref="AutogradTrainer"/>) from the same init and
     /// minibatches. At every step each of the 7 gradients must be within the training tolerance of autograd's
-    /// (<see cref="GradientVerifier"/>).
+    /// (<see cref="Tolerance.Training"/>).
     /// </summary>
     public static Grade GradeTraining(IExercise4 e4, Examples train, int steps = TrainingSteps, ulong seed = MlpConfig.LectureSeed,
         Action<string>? asking = null)
@@ -178,13 +178,10 @@ public static class WorkbookGrader
                 if (mine is null || !mine.shape.SequenceEqual(truth.shape))
                     return new Grade(name, answer, shape, Outcome.Wrong, false, Message:
                         $"at step {step}: d{pname} has shape {(mine is null ? "null" : Cmp.Shape(mine.shape))}, {pname} has {Cmp.Shape(truth.shape)}");
-                var verdict = GradientVerifier.Judge(pname, mine, truth);
-                if (!verdict.Ok)
-                {
-                    var hint = MistakeHints.ForValues(mine.detach(), truth);
-                    return new Grade(name, answer, shape, Outcome.Wrong, false, Message:
-                        $"at step {step}: d{GradientVerifier.Describe(verdict)}" + (hint is null ? "" : $" — {hint}"));
-                }
+                var row = Cmp.CompareValues("d" + pname, mine, truth, Tolerance.Training);
+                if (!row.Passed)
+                    return new Grade(name, answer, shape, Outcome.Wrong, false, row,
+                        $"at step {step}: d{pname} is not within the training tolerance of autograd's ({Tolerance.Training.Text})");
             }
             using (no_grad())
             {
