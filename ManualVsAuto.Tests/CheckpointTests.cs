@@ -45,6 +45,22 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(dir).Select(Path.GetFileName)); // no temporary left behind
     }
 
+    /// <summary>The MLP needs calibrating until its final checkpoint (with the batchnorm statistics); the WaveNet never does.</summary>
+    [DataFact]
+    public void OnlyAnMlpCheckpointWithoutItsFinalStatisticsNeedsCalibration()
+    {
+        var mlp = new TrainingSettings(Steps: 20, Hidden: 8, BatchSize: 4);
+        using (var run = TrainingRun.Start(mlp, "abc123"))
+        {
+            TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
+            Assert.True(run.ToCheckpoint().Complete);
+            Assert.True(run.ToCheckpoint().NeedsCalibration); // every step done, but not finished: calibration comes next
+            Assert.False(run.Finish(Train).Final.NeedsCalibration);
+        }
+        using var waveNet = TrainingRun.Start(TrainingSettings.LectureDefaults(ModelKind.WaveNet) with { Steps = 20, Hidden = 8 }, "abc123");
+        Assert.False(waveNet.ToCheckpoint().NeedsCalibration); // at step 0: its running statistics are saved with it
+    }
+
     [DataFact]
     public void EveryTruncationIsReportedAsTruncated()
     {

@@ -110,7 +110,7 @@ public static class TrainCommand
         DataSize.EnsureTrainingAndValidation("train", data.Split.Names, data.Path);
         if (resumed is not null) data.EnsureMatches(resumed, q.CheckpointPath);
 
-        if (resumed is not null && resumed.Step == settings.Steps && (resumed.BatchNorm is not null || resumed.Settings.Model != ModelKind.Mlp))
+        if (resumed is not null && resumed.Step == settings.Steps && !resumed.NeedsCalibration)
         {
             // A finished run: nothing to train; its result again, from the checkpoint.
             err.WriteLine($"{q.CheckpointPath} is a finished run ({resumed.Settings.Describe()}); nothing to train. Its result:");

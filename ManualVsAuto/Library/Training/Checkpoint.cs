@@ -44,6 +44,13 @@ public sealed record Checkpoint(
 
     public bool Complete => Step >= Settings.Steps;
 
+    /// <summary>
+    /// Whether inference must first calibrate batchnorm over the training set: the MLP's, unless this is its final
+    /// checkpoint (<see cref="TrainingRun.Finish"/> adds the statistics); never the WaveNet's, whose running statistics
+    /// are in every checkpoint. A checkpoint at its last step that needs none is a finished run.
+    /// </summary>
+    public bool NeedsCalibration => BatchNorm is null && Settings.Model == ModelKind.Mlp;
+
     /// <summary>Fails unless this program's backward is the one that made the checkpoint, so resuming continues it bitwise.</summary>
     public void EnsureResumable()
     {

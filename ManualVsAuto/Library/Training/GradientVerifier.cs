@@ -48,7 +48,7 @@ public static class GradientVerifier
     {
         var nearest = rows.MaxBy(r => r.ToleranceUsed)!;
         return string.Create(CultureInfo.InvariantCulture,
-            $"step {step}: the {rows.Count} manual parameter gradients match autograd ({RowsText.Summary(rows)}; nearest the training tolerance: {nearest.Name}, at {nearest.ToleranceUsed:P1} of it)");
+            $"step {step}: the {rows.Count} manual parameter gradients match autograd ({RowsText.Summary(rows)}; nearest the training tolerance: {nearest.Name}, at {nearest.ToleranceUsed * 100:0.0}% of it)");
     }
 
     /// <summary>Why training stopped, then one line per failing parameter, as <c>check</c> prints its rows' details.</summary>
