@@ -21,6 +21,16 @@ public sealed class WaveNetCliTests : IDisposable
         Assert.Contains("22/22 exact · 4/4 approximate by construction · numeric 12/12 pass", r.Stdout);
     }
 
+    /// <summary>Refused by the WaveNet's own memory estimate before anything is allocated: one line, exit code 2.</summary>
+    [DataFact]
+    public void CheckRefusesABatchTooLargeForMemoryInOneLine()
+    {
+        var r = Run("check", "--model", "wavenet", "--batch-size", "2000000000");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Matches(@"^error: check --model wavenet with --hidden 128, --batch-size 2000000000 and --dtype float32 needs about [\d,]+ GB of memory, but only .* is available; try a smaller --hidden or --batch-size\.$", r.Stderr.Trim());
+        Assert.Empty(r.Stdout);
+    }
+
     [Fact]
     public void CheckPlotIsTheMlpsOnly()
     {

@@ -29,6 +29,9 @@ public class WaveNetTests
         using var model = WaveNet.Create(new Generator(WaveNet.LectureSeed));
         Assert.Equal(76_579, model.Count); // the notebook prints 76579
         Assert.Equal(14, model.Layers.Count);
+        Assert.Equal(76_579, WaveNet.ParameterCount());
+        using var other = WaveNet.Create(new Generator(1), nEmbd: 5, nHidden: 7);
+        Assert.Equal(other.Count, WaveNet.ParameterCount(nEmbd: 5, nHidden: 7));
     }
 
     /// <summary>

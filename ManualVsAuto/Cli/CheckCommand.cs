@@ -65,8 +65,11 @@ public static class CheckCommand
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
             var names = NamesFile.Load(path);
             DataSize.EnsureTraining("check", names, path);
-            MemoryBudget.Ensure(MemoryBudget.Check(settings.Hidden, settings.BatchSize, settings.Dtype == ScalarType.Float64 ? 8 : 4, settings.Numeric is not null),
-                $"check with --hidden {settings.Hidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
+            int elementSize = settings.Dtype == ScalarType.Float64 ? 8 : 4;
+            MemoryBudget.Ensure(waveNet
+                    ? MemoryBudget.CheckWaveNet(settings.Hidden, settings.BatchSize, elementSize, settings.Numeric is not null)
+                    : MemoryBudget.Check(settings.Hidden, settings.BatchSize, elementSize, settings.Numeric is not null),
+                $"check{(waveNet ? " --model wavenet" : "")} with --hidden {settings.Hidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
             var split = Dataset.Split(names, waveNet ? WaveNet.BlockSize : Dataset.LectureBlockSize);
             var progress = Console.IsErrorRedirected ? null : new NumericProgress();
             var report = waveNet ? LayerCheck.RunWaveNet(split.Train, settings)

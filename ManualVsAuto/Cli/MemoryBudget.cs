@@ -1,4 +1,6 @@
 using System.Globalization;
+using ManualVsAuto.Data;
+using ManualVsAuto.Model;
 
 namespace ManualVsAuto.Cli;
 
@@ -16,6 +18,22 @@ public static class MemoryBudget
     /// <summary>check: every intermediate with its autograd and manual gradient, plus the oracle's float64 copies.</summary>
     public static double Check(long hidden, int batch, int elementSize, bool numeric) =>
         elementSize * 18 * (Parameters(hidden) + (double)batch * hidden) + (numeric ? 8 * 8 * Parameters(hidden) : 0);
+
+    /// <summary>
+    /// check --model wavenet. Per example the forward keeps the embedding (8 × 24), the three blocks' outputs over 4, 2
+    /// and 1 positions (7 × n_hidden for each of the Linear's, the batchnorm's and the tanh's output) and the logits; with the
+    /// batchnorm temporaries, autograd's saved tensors, the retained output gradients and the manual backward's, about
+    /// 22 such sets (measured at n_hidden 128: 26,000 floats per example at --batch-size 4096, 30,000 at 16,384). The
+    /// parameters are held about 7 times (values, autograd's and the manual gradients, copies). The numeric oracle
+    /// (there is no float64 rerun for the layers) runs float64 forwards: about 3 sets of activations and 16 float64
+    /// copies of the parameters (measured: +570 MB at --batch-size 16,384, +700 MB at --hidden 1024).
+    /// </summary>
+    public static double CheckWaveNet(long hidden, int batch, int elementSize, bool numeric)
+    {
+        double activations = WaveNet.BlockSize * WaveNet.LectureNEmbd + (WaveNet.BlockSize - 1) * (double)hidden + Vocabulary.Size;
+        double parameters = WaveNet.ParameterCount(nHidden: hidden);
+        return elementSize * (7 * parameters + 22 * batch * activations) + (numeric ? 8 * (16 * parameters + 3 * batch * activations) : 0);
+    }
 
     /// <summary>train: parameters and one step's tensors, then the final evaluation over the whole training split
     /// (about six hidden-layer activations per example; 4.4 GB measured at --hidden 1000).</summary>

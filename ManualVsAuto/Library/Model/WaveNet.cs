@@ -32,4 +32,10 @@ public static class WaveNet
         using (no_grad()) last.Weight.Value.mul_(0.1); // last layer: make less confident
         return new Sequential(layers);
     }
+
+    /// <summary>What <see cref="Create"/>'s model counts, without building it: the embedding, three Linear layers
+    /// without bias (the first reads two embeddings, the others two hidden vectors) with a batchnorm's gamma and beta
+    /// each, and the last Linear with its bias.</summary>
+    public static long ParameterCount(int nEmbd = LectureNEmbd, long nHidden = LectureNHidden, int vocabSize = Vocabulary.Size) =>
+        (long)vocabSize * nEmbd + 2L * nEmbd * nHidden + 2 * (2 * nHidden * nHidden) + 3 * 2 * nHidden + nHidden * vocabSize + vocabSize;
 }
