@@ -61,8 +61,10 @@ public class ReportFormatTests
         Assert.Equal("shape mismatch", cells[Array.IndexOf(CsvRenderer.Header, "verdict")]);
         Assert.Equal("false", cells[Array.IndexOf(CsvRenderer.Header, "passed")]);
         Assert.Equal("(64)", cells[Array.IndexOf(CsvRenderer.Header, "manual_shape")]);
+        Assert.Equal("approx", cells[Array.IndexOf(CsvRenderer.Header, "require")]);
 
         Assert.Contains("| `bnmeani` | (1, 64) | shape mismatch |", MarkdownRenderer.Render(r));
+        Assert.Contains(" · --require approx: 1 row falls short**", MarkdownRenderer.Render(r));
         var text = RowsText.Table(r.Rows);
         Assert.Matches(@"\nbnmeani +\(1, 64\) +shape mismatch +False +False +- +- ", text);
     }
@@ -84,7 +86,11 @@ public class ReportFormatTests
             Assert.Equal(Report.Rows[i].VerdictText, rows[i][Array.IndexOf(CsvRenderer.Header, "verdict")]);
             Assert.Equal("true", rows[i][Array.IndexOf(CsvRenderer.Header, "passed")]);
             Assert.Equal(Report.Rows[i].MaxDiff, double.Parse(rows[i][maxdiff], CultureInfo.InvariantCulture));
+            Assert.Equal("approx", rows[i][Array.IndexOf(CsvRenderer.Header, "require")]);
         }
+        // The level passed is judged at is named, as JSON's require.
+        var exact = CsvRenderer.Render(Report, RequiredLevel.Exact).TrimEnd().Split('\n').Skip(1).Select(l => ParseCsvLine(l.TrimEnd('\r')));
+        Assert.All(exact, cells => Assert.Equal("exact", cells[Array.IndexOf(CsvRenderer.Header, "require")]));
     }
 
     [DataFact]
@@ -94,7 +100,8 @@ public class ReportFormatTests
         var tableLines = md.Split('\n').Where(l => l.StartsWith('|')).ToList();
         Assert.Equal(Report.Rows.Count + 2, tableLines.Count); // header, separator, rows
         foreach (var row in Report.Rows) Assert.Contains($"| `{row.Name}` | {row.ShapeText} |", md);
-        Assert.Contains(Report.Summary, md);
+        Assert.Contains($"**{Report.Summary} · --require approx: every row meets it**", md);
+        Assert.Contains($"**{Report.Summary} · --require exact: every row meets it**", MarkdownRenderer.Render(Report, RequiredLevel.Exact));
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public static class CheckCommand
             switch (Enum.Parse<ReportFormat>(r.GetValue(format)!, ignoreCase: true))
             {
                 case ReportFormat.Json: Console.Out.Write(JsonRenderer.Render(report, level) + Environment.NewLine); break;
-                case ReportFormat.Markdown: Console.Out.Write(MarkdownRenderer.Render(report)); break;
+                case ReportFormat.Markdown: Console.Out.Write(MarkdownRenderer.Render(report, level)); break;
                 case ReportFormat.Csv: Console.Out.Write(CsvRenderer.Render(report, level)); break;
                 default: TableRenderer.Render(report, Terminal.Console(), level); break;
             }

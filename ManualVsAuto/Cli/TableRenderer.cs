@@ -19,9 +19,7 @@ public static class TableRenderer
         foreach (var line in ReportText.ForwardLines(report)) console.MarkupLine(Markup.Escape(line));
         var details = report.Rows.Select(ReportText.Detail).OfType<string>().ToList();
         foreach (var d in details) console.MarkupLine("  " + Markup.Escape(d));
-        int fallShort = report.Rows.Count(r => !r.Meets(level));
-        string verdict = fallShort == 0 ? "every row meets it" : $"{fallShort} row{(fallShort == 1 ? "" : "s")} fall{(fallShort == 1 ? "s" : "")} short";
-        console.MarkupLine(Markup.Escape($"{report.Summary} · --require {level.ToString().ToLowerInvariant()}: {verdict}"));
+        console.MarkupLine(Markup.Escape($"{report.Summary} · {ReportText.Requirement(report, level)}"));
     }
 
     /// <summary>A column: its header, a shorter header for narrow terminals, and each row's plain text and markup.</summary>

@@ -7,7 +7,8 @@ namespace ManualVsAuto.Reporting;
 /// <summary>A GitHub-flavoured markdown report that pastes into a pull request.</summary>
 public static class MarkdownRenderer
 {
-    public static string Render(CheckReport r)
+    /// <param name="require">The level the last line reports on (check's --require).</param>
+    public static string Render(CheckReport r, RequiredLevel require = RequiredLevel.Approx)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"**loss** {r.Loss.ToString("F4", CultureInfo.InvariantCulture)} · {ReportText.Settings(r)} · {ReportText.Versions(r)}");
@@ -20,7 +21,7 @@ public static class MarkdownRenderer
         foreach (var line in ReportText.ForwardLines(r)) sb.AppendLine($"- {Cell(line)}");
         foreach (var d in r.Rows.Select(ReportText.Detail).OfType<string>()) sb.AppendLine($"- {Cell(d)}");
         sb.AppendLine();
-        sb.AppendLine($"**{r.Summary}**");
+        sb.AppendLine($"**{r.Summary} · {ReportText.Requirement(r, require)}**");
         return sb.ToString();
     }
 

@@ -14,6 +14,17 @@ public static class ReportText
         return $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
     }
 
+    /// <summary>The level applied and how the rows fare, e.g. <c>--require approx: every row meets it</c>.</summary>
+    public static string Requirement(CheckReport r, RequiredLevel level)
+    {
+        int fallShort = r.Rows.Count(row => !row.Meets(level));
+        string verdict = fallShort == 0 ? "every row meets it" : $"{fallShort} row{(fallShort == 1 ? "" : "s")} fall{(fallShort == 1 ? "s" : "")} short";
+        return $"--require {RequireName(level)}: {verdict}";
+    }
+
+    /// <summary>The option's value: <c>approx</c> or <c>exact</c>.</summary>
+    public static string RequireName(RequiredLevel level) => level.ToString().ToLowerInvariant();
+
     public static string Versions(CheckReport r) => $"TorchSharp {r.TorchSharpVersion} · libtorch {r.LibTorchVersion}";
 
     public static string Numeric(GradientRow row) => row.Numeric is not { } n ? "-" : n.Passed ? "pass" : "FAIL";
