@@ -37,9 +37,6 @@ public static class MistakeHints
         static List<int> Ones(long[] s) => Enumerable.Range(0, s.Length).Where(i => s[i] == 1).ToList();
     }
 
-    /// <summary>A hint for two same-shaped tensors that are not close, or null when no known signature fits.</summary>
-    public static string? ForValues(Tensor m, Tensor r) => Diagnose(m, r, m.shape)?.Text;
-
     /// <summary>
     /// The signature of <paramref name="manual"/> against <paramref name="reference"/> (autograd's, or the local
     /// reference at an origin row), or null when none fits.
