@@ -1,3 +1,4 @@
+using ManualVsAuto.Backward;
 using ManualVsAuto.Model;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ public class TrainingStepTests
 
     /// <summary>
     /// Same init, same minibatches (two generators in the same state), a few hundred SGD steps each way: the manual
-    /// step (<see cref="ManualStep"/>) against the autograd trainer. The two round differently (fused formulas in C#
+    /// step (<see cref="FusedStep"/>) against the autograd trainer (through the MLP's layers). The two round differently (fused formulas in C#
     /// loops vs autograd's chain of libtorch ops) and the difference compounds; measured: losses within 4.8e-7 at every step, parameters within 1.6e-7 (50 steps,
     /// n_hidden 64) and 4.6e-7 (300 steps, n_hidden 200) of their largest magnitude. The bounds,
     /// 1e-5 of each parameter's largest magnitude and 1e-5 on every step's loss, keep a margin of 20; a wrong
@@ -30,8 +31,8 @@ public class TrainingStepTests
         gm.set_state(state);
         var ga = new Generator(2);
         ga.set_state(state);
-        using var manual = new ManualTrainer(p.Copy(requiresGrad: false));
-        using var autograd = new AutogradTrainer(p.Copy(requiresGrad: true));
+        using var manual = new FusedTrainer(p.Copy(requiresGrad: false));
+        using var autograd = new AutogradLayerTrainer(new Mlp(p.Copy(requiresGrad: false)));
         double worstLoss = 0;
         for (int i = 0; i < steps; i++)
         {
@@ -44,7 +45,7 @@ public class TrainingStepTests
             worstLoss = Math.Max(worstLoss, Math.Abs(lm - la));
         }
         Assert.True(worstLoss <= 1e-5, $"the losses differ by up to {worstLoss:e2}");
-        foreach (var ((name, m), (_, a), (_, p0)) in manual.Parameters.Named.Zip(autograd.Parameters.Named, p.Named))
+        foreach (var ((name, m), (_, a), (_, p0)) in manual.Parameters.Named.Zip(((Mlp)autograd.Model).Values.Named, p.Named))
         {
             double diff = (m - a).abs().max().item<float>();
             double scale = a.abs().max().item<float>();
@@ -59,7 +60,7 @@ public class TrainingStepTests
     {
         using var scope = NewDisposeScope();
         var g = new Generator(MlpConfig.LectureSeed);
-        using var trainer = new ManualTrainer(MlpParameters.Init(new MlpConfig(NHidden: 200), g));
+        using var trainer = new FusedTrainer(MlpParameters.Init(new MlpConfig(NHidden: 200), g));
         for (int i = 0; i < 100; i++)
         {
             using var step = NewDisposeScope();
@@ -77,7 +78,7 @@ public class TrainingStepTests
         using var scope = NewDisposeScope();
         var g = new Generator(MlpConfig.LectureSeed);
         var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g);
-        using var trainer = new ManualTrainer(p);
+        using var trainer = new FusedTrainer(p);
         var before = p.Copy(requiresGrad: false);
         var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
         var grads = trainer.Gradients(Xb, Yb);
@@ -99,11 +100,11 @@ public class TrainingStepTests
         BackwardPass broken = (p, s, Xb) =>
         {
             s.bnvar_inv.mul_(Math.Sqrt(s.N / (s.N - 1.0)));
-            ManualStep.Backward(p, s, Xb);
+            FusedStep.Backward(p, s, Xb);
         };
         var settings = new TrainingSettings(Steps: 30, Hidden: 32);
         using var run = TrainingRun.Start(settings, "test");
-        using var brokenRun = TrainingRunFactory.WithTrainer(settings, p => new ManualTrainer(p, broken));
+        using var brokenRun = TrainingRunFactory.WithTrainer(settings, p => new FusedTrainer(p, broken));
         var result = TrainingLoop.Run(brokenRun, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
         Assert.Equal(TrainingOutcome.VerificationFailed, result.Outcome);
         Assert.Equal(0, result.Step);

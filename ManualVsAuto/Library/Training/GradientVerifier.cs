@@ -1,7 +1,9 @@
 using System.Globalization;
 using ManualVsAuto.Checking;
 using ManualVsAuto.Model;
+using ManualVsAuto.Model.Layers;
 using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace ManualVsAuto.Training;
 
@@ -33,13 +35,15 @@ public static class GradientVerifier
     public const double Rtol = 1e-4;
     public const double Atol = 1e-6;
 
-    public static IReadOnlyList<GradientVerdict> Verify(ManualTrainer trainer, Tensor Xb, Tensor Yb)
+    public static IReadOnlyList<GradientVerdict> Verify(FusedTrainer trainer, Tensor Xb, Tensor Yb)
     {
         using var scope = NewDisposeScope();
         var manual = trainer.Gradients(Xb, Yb);
-        // Autograd on a copy, so the trained parameters never take part in a graph.
+        // Autograd through the MLP's layers on a copy, so the trained parameters never take part in a graph;
+        // batch statistics, as in training.
         var q = trainer.Parameters.Copy(requiresGrad: true);
-        TrainingForward.Run(q, Xb, Yb).loss.backward();
+        using var net = new Mlp(q);
+        F.cross_entropy(net.Forward(Xb, ForwardMode.Probe), Yb).backward();
         return q.Named.Zip(manual.Named, (a, m) => Judge(a.Name, m.Tensor, a.Tensor.grad!)).ToList();
     }
 

@@ -1,4 +1,3 @@
-using ManualVsAuto.Model;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Training;
@@ -24,18 +23,4 @@ public interface IModelTrainer : IDisposable
     /// <summary><c>--verify-every</c>: the manual parameter gradients on this minibatch against autograd's; changes nothing.
     /// Only a manual trainer has a manual backward to verify.</summary>
     IReadOnlyList<GradientVerdict> Verify(Tensor Xb, Tensor Yb);
-}
-
-/// <summary>A trainer of the lecture's MLP; the two implementations share <see cref="TrainingForward"/>.</summary>
-public interface ITrainer : IModelTrainer
-{
-    /// <summary>The parameters, updated in place by <see cref="IModelTrainer.Step"/>.</summary>
-    MlpParameters Parameters { get; }
-
-    IReadOnlyList<(string Name, Tensor Tensor)> IModelTrainer.State => Parameters.Named;
-
-    long IModelTrainer.ParameterCount => Parameters.Count;
-
-    IReadOnlyList<GradientVerdict> IModelTrainer.Verify(Tensor Xb, Tensor Yb) =>
-        GradientVerifier.Verify(this as ManualTrainer ?? throw new NotSupportedException("only the manual backward is verified"), Xb, Yb);
 }
