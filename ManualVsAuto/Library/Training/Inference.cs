@@ -52,13 +52,15 @@ public static class Inference
         net.BatchNorm.RunningVar.copy_(var.view(-1));
     }
 
-    /// <summary>The examples in chunks of <see cref="LayerInference.Chunk"/>, each in its own dispose scope (ended when the next one is made).</summary>
+    /// <summary>The examples in chunks of <see cref="LayerInference.Chunk"/>, each in its own dispose scope (ended when
+    /// the next one is made), the freed memory given back to the system after each (<see cref="NativeHeap"/>).</summary>
     internal static IEnumerable<(Tensor X, Tensor Y)> Chunks(Examples split)
     {
         for (long start = 0; start < split.Count; start += LayerInference.Chunk)
         {
-            using var scope = NewDisposeScope();
-            yield return split.Slice(start, (int)Math.Min(LayerInference.Chunk, split.Count - start));
+            using (var scope = NewDisposeScope())
+                yield return split.Slice(start, (int)Math.Min(LayerInference.Chunk, split.Count - start));
+            NativeHeap.Trim();
         }
     }
 

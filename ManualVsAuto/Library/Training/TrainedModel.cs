@@ -31,7 +31,7 @@ public interface ITrainedModel
 public sealed record LayerInference(Sequential Model, int BlockSize) : ITrainedModel
 {
     /// <summary>Rows per forward (split losses, calibration): the WaveNet's intermediates for the whole training set at once would take ~2 GB.</summary>
-    public const int Chunk = 16_384;
+    public const int Chunk = 4096;
 
     public double SplitLoss(Examples split)
     {
