@@ -88,31 +88,13 @@ public class WaveNetTests
         return (model, Xb, Yb);
     }
 
-    /// <summary>A tanh backward without the square, <c>(1 − out)·dout</c>.</summary>
-    private sealed class TanhWithoutSquare : Layer
-    {
-        private Tensor @out = null!;
-        public override string Kind => "Tanh";
-        public override Tensor Forward(Tensor x, ForwardMode mode) => @out = x.tanh();
-        public override Tensor Backward(Tensor dout) => (1 - @out) * dout;
-    }
-
-    /// <summary>A batchnorm whose input gradient is off by n/(n−1) = 64/63 (the biased variance's factor, n = 32·2).</summary>
-    private sealed class BiasedBatchNorm(BatchNorm1d inner) : Layer
-    {
-        public override string Kind => inner.Kind;
-        public override IReadOnlyList<LayerParameter> Parameters => inner.Parameters;
-        public override Tensor Forward(Tensor x, ForwardMode mode) => inner.Forward(x, mode);
-        public override Tensor Backward(Tensor dout) => inner.Backward(dout) * (64.0 / 63);
-    }
-
     [DataTheory]
     [InlineData(8, "layers[7] BatchNorm1d out")]
     [InlineData(7, "layers[6] Linear out")]
     public void AWrongLayerBackwardIsFoundAtThatLayer(int wrong, string failingRow)
     {
         using var scope = NewDisposeScope();
-        var (model, Xb, Yb) = LectureBatch((i, l) => i != wrong ? l : l is BatchNorm1d bn ? new BiasedBatchNorm(bn) : new TanhWithoutSquare());
+        var (model, Xb, Yb) = LectureBatch((i, l) => i != wrong ? l : l is BatchNorm1d bn ? new BiasedBatchNorm(bn, n: 64) : new TanhWithoutSquare());
         var (check, _) = LayerCheck.Run(model, Xb, Yb, numeric: null);
         Assert.Equal(BackwardOrder, check.Rows.Select(r => r.Name));
         Assert.Equal([failingRow], check.Rows.Where(r => !r.Meets(RequiredLevel.Approx)).Select(r => r.Name));
