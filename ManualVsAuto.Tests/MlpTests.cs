@@ -73,11 +73,10 @@ public class MlpTests
         "layers[0] Embedding out", "layers[0] Embedding weight",
     ];
 
-    private static (Sequential Model, Tensor Xb, Tensor Yb) LectureBatch(Func<int, Layer, Layer>? swap = null)
+    private static (Mlp Model, Tensor Xb, Tensor Yb) LectureBatch()
     {
         var g = new Generator(MlpConfig.LectureSeed);
-        Sequential model = new Mlp(MlpParameters.Init(new MlpConfig(), g));
-        if (swap is not null) model = new Sequential(model.Layers.Select((l, i) => swap(i, l)).ToList());
+        var model = new Mlp(MlpParameters.Init(new MlpConfig(), g));
         var (Xb, Yb) = Minibatch.Sample(LectureFixture.Split.Train, 32, g);
         return (model, Xb, Yb);
     }
@@ -109,10 +108,7 @@ public class MlpTests
     public void AWrongLayerBackwardIsFoundAtThatLayer(int wrong, string failingRow)
     {
         using var scope = NewDisposeScope();
-        var (model, Xb, Yb) = LectureBatch((i, l) => i != wrong ? l : l is BatchNorm1d bn ? new BiasedBatchNorm(bn, n: 32) : new TanhWithoutSquare());
-        using var _ = model;
-        var (check, _) = LayerCheck.Run(model, Xb, Yb, numeric: null);
-        Assert.Equal(BackwardOrder, check.Rows.Select(r => r.Name));
-        Assert.Equal([failingRow], check.Rows.Where(r => !r.Meets(RequiredLevel.Approx)).Select(r => r.Name));
+        var (model, Xb, Yb) = LectureBatch();
+        WrongLayers.AssertFoundAt(model, wrong, n: 32, Xb, Yb, BackwardOrder, failingRow);
     }
 }
