@@ -38,12 +38,12 @@ public static class Inference
             count = total;
         }
         var stats = new BatchNormStats(StoredArray.From(bnmean), StoredArray.From(m2 / (count - 1)));
-        Use(net, stats);
+        LoadStatistics(net, stats);
         return stats;
     }
 
     /// <summary>Puts calibrated statistics (a checkpoint's, each (1, n_hidden)) into the batchnorm layer's running mean and variance.</summary>
-    public static void Use(Mlp net, BatchNormStats stats)
+    public static void LoadStatistics(Mlp net, BatchNormStats stats)
     {
         using var _ = no_grad();
         using var mean = stats.Mean.ToTensor();

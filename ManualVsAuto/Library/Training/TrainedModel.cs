@@ -20,7 +20,7 @@ public interface ITrainedModel
     {
         if (c.Settings.Model == ModelKind.WaveNet) return new LayerInference(TrainingRun.RestoreWaveNet(c, path), c.Settings.BlockSize);
         var net = new Mlp(c.ToParameters());
-        if (c.BatchNorm is { } bn) Inference.Use(net, bn);
+        if (c.BatchNorm is { } bn) Inference.LoadStatistics(net, bn);
         else calibrate(net);
         return new LayerInference(net, c.Settings.BlockSize);
     }
