@@ -274,7 +274,7 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
         var Xb = randint(0, 27, new long[] { 8, 3 }, generator: g);
         var Yb = randint(0, 27, new long[] { 8 }, generator: g);
         var state = ChunkedForward.Run(p, Xb, Yb, new GradientCheck());
-        return (p, Xb, Yb, state, ManualBackward.Run(p, state, Xb, Yb).ToDictionary(q => q.Name, q => q.Grad, StringComparer.Ordinal));
+        return (p, Xb, Yb, state, ChainBackward.Run(p, state, Xb, Yb).ToDictionary(q => q.Name, q => q.Grad, StringComparer.Ordinal));
     }
 
     private static Tensor MlpLoss(IReadOnlyList<Tensor> p, Tensor Xb, Tensor Yb)
@@ -298,7 +298,7 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
     [InlineData(FiniteDifferenceMode.Fast, ScalarType.Float64)]
     [InlineData(FiniteDifferenceMode.Full, ScalarType.Float32)]
     [InlineData(FiniteDifferenceMode.Fast, ScalarType.Float32)]
-    public void LectureMlp_ManualBackwardMatchesFiniteDifferences(FiniteDifferenceMode mode, ScalarType dtype)
+    public void LectureMlp_ChainBackwardMatchesFiniteDifferences(FiniteDifferenceMode mode, ScalarType dtype)
     {
         using var _ = NewDisposeScope();
         var (p, Xb, Yb, state, all) = SmallMlp(dtype);

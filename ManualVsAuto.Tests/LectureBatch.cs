@@ -20,7 +20,7 @@ public sealed class LectureBatch : IDisposable
         var (Xb, Yb) = Minibatch.Sample(LectureFixture.Split.Train, 32, g);
         F = ChunkedForward.Run(P, Xb, Yb, Check);
         Check.Backward(F.loss);
-        D = ManualBackward.Run(P, F, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
+        D = ChainBackward.Run(P, F, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
     }
 
     public GradientCheck Check { get; } = new();

@@ -19,8 +19,8 @@ public class MistakeMatrixTests
     }
 
     /// <summary>The lecture's manual backward with <paramref name="line"/>'s gradient replaced by <paramref name="wrong"/>.</summary>
-    public static ManualBackwardFunction With(string line, Func<Line, Tensor> wrong) =>
-        (p, f, Xb, Yb) => ManualBackward.Run(p, f, Xb, Yb, (name, d, so) => name == line ? wrong(new Line(p, f, Xb, d, so)) : d);
+    public static ChainBackwardFunction With(string line, Func<Line, Tensor> wrong) =>
+        (p, f, Xb, Yb) => ChainBackward.Run(p, f, Xb, Yb, (name, d, so) => name == line ? wrong(new Line(p, f, Xb, d, so)) : d);
 
     private static readonly Dictionary<string, Func<Line, Tensor>> Mistakes = new()
     {
@@ -94,7 +94,7 @@ public class MistakeMatrixTests
     [MemberData(nameof(SmallBatchCases))]
     public void AtBatchTwoTheMistakeIsStillFoundOnItsLine(string mistake) => Verify(mistake, 2);
 
-    private static CheckReport Run(ManualBackwardFunction backward, int batch = 32, ScalarType dtype = ScalarType.Float32,
+    private static CheckReport Run(ChainBackwardFunction backward, int batch = 32, ScalarType dtype = ScalarType.Float32,
         ulong seed = MlpConfig.LectureSeed) =>
         LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(seed, batch, Dtype: dtype, Numeric: null), backward);
 
@@ -145,7 +145,7 @@ public class MistakeMatrixTests
     [DataFact]
     public void TwoIndependentMistakesAreTwoOrigins()
     {
-        ManualBackwardFunction backward = (p, f, Xb, Yb) => ManualBackward.Run(p, f, Xb, Yb, (name, d, so) => name switch
+        ChainBackwardFunction backward = (p, f, Xb, Yb) => ChainBackward.Run(p, f, Xb, Yb, (name, d, so) => name switch
         {
             "probs" => -d,
             "bndiff" => so["bnraw"] * f.bnvar_inv,

@@ -19,7 +19,7 @@ public sealed class RecordingReporter : ITrainingReporter
 public static class TrainingRunFactory
 {
     /// <summary>A fresh run whose trainer is built by <paramref name="make"/> (e.g. with a broken backward).</summary>
-    public static TrainingRun WithTrainer(TrainingSettings s, Func<MlpParameters, ITrainer> make) =>
+    public static TrainingRun WithTrainer(TrainingSettings s, Func<MlpParameters, IModelTrainer> make) =>
         TrainingRun.Start(s, "test", make);
 }
 

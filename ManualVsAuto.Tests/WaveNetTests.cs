@@ -82,32 +82,13 @@ public class WaveNetTests
         Assert.Equal(3.3167, report.Loss, 4);
     }
 
-    private static (Sequential Model, Tensor Xb, Tensor Yb) LectureBatch(Func<int, Layer, Layer>? swap = null)
+    private static (Sequential Model, Tensor Xb, Tensor Yb) LectureBatch()
     {
         var g = new Generator(WaveNet.LectureSeed);
         var model = WaveNet.Create(g);
-        if (swap is not null) model = new Sequential(model.Layers.Select((l, i) => swap(i, l)).ToList());
         foreach (var p in model.Parameters) p.Value.requires_grad_(true);
         var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
         return (model, Xb, Yb);
-    }
-
-    /// <summary>A tanh backward without the square, <c>(1 − out)·dout</c>.</summary>
-    private sealed class TanhWithoutSquare : Layer
-    {
-        private Tensor @out = null!;
-        public override string Kind => "Tanh";
-        public override Tensor Forward(Tensor x, ForwardMode mode) => @out = x.tanh();
-        public override Tensor Backward(Tensor dout) => (1 - @out) * dout;
-    }
-
-    /// <summary>A batchnorm whose input gradient is off by n/(n−1) = 64/63 (the biased variance's factor, n = 32·2).</summary>
-    private sealed class BiasedBatchNorm(BatchNorm1d inner) : Layer
-    {
-        public override string Kind => inner.Kind;
-        public override IReadOnlyList<LayerParameter> Parameters => inner.Parameters;
-        public override Tensor Forward(Tensor x, ForwardMode mode) => inner.Forward(x, mode);
-        public override Tensor Backward(Tensor dout) => inner.Backward(dout) * (64.0 / 63);
     }
 
     [DataTheory]
@@ -116,11 +97,8 @@ public class WaveNetTests
     public void AWrongLayerBackwardIsFoundAtThatLayer(int wrong, string failingRow)
     {
         using var scope = NewDisposeScope();
-        var (model, Xb, Yb) = LectureBatch((i, l) => i != wrong ? l : l is BatchNorm1d bn ? new BiasedBatchNorm(bn) : new TanhWithoutSquare());
-        var (check, _) = LayerCheck.Run(model, Xb, Yb, numeric: null);
-        Assert.Equal(BackwardOrder, check.Rows.Select(r => r.Name));
-        Assert.Equal([failingRow], check.Rows.Where(r => !r.Meets(RequiredLevel.Approx)).Select(r => r.Name));
-        model.Dispose();
+        var (model, Xb, Yb) = LectureBatch();
+        WrongLayers.AssertFoundAt(model, wrong, n: 64, Xb, Yb, BackwardOrder, failingRow);
     }
 
     /// <summary>
@@ -132,7 +110,8 @@ public class WaveNetTests
     public void VerifyingAWrongLayerFailsWithChecksVerdictAndHint()
     {
         using var scope = NewDisposeScope();
-        var (model, Xb, Yb) = LectureBatch((i, l) => i == 7 ? new BiasedBatchNorm((BatchNorm1d)l) : l);
+        var (lecture, Xb, Yb) = LectureBatch();
+        var model = new Sequential(lecture.Layers.Select((l, i) => i == 7 ? new BiasedBatchNorm((BatchNorm1d)l, n: 64) : l).ToList());
         foreach (var p in model.Parameters) p.Value.requires_grad_(false);
         using var trainer = new ManualLayerTrainer(model);
         var rows = trainer.Verify(Xb, Yb);

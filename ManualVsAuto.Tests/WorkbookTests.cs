@@ -137,8 +137,8 @@ public class WorkbookCommandTests : CliTestFolder
     [Fact]
     public void PackageWorkbookReferencesThePackageAndItsFeed()
     {
-        var files = Scaffold.Files(new LibrarySource.FromPackage("/feeds/local", "0.2.0"), "/data/names.txt").ToDictionary(f => f.Path, f => f.Text);
-        Assert.Contains("<PackageReference Include=\"ManualVsAuto\" Version=\"0.2.0\" />", files["Ninja.csproj"]);
+        var files = Scaffold.Files(new LibrarySource.FromPackage("/feeds/local", "0.3.0"), "/data/names.txt").ToDictionary(f => f.Path, f => f.Text);
+        Assert.Contains("<PackageReference Include=\"ManualVsAuto\" Version=\"0.3.0\" />", files["Ninja.csproj"]);
         Assert.DoesNotContain("ProjectReference", files["Ninja.csproj"]);
         Assert.DoesNotContain("<Import", files["Ninja.csproj"]); // the fix comes with the package (buildTransitive)
         Assert.Contains("value=\"/feeds/local\"", files["nuget.config"]);

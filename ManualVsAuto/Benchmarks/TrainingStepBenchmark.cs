@@ -8,8 +8,8 @@ namespace ManualVsAuto.Benchmarks;
 
 /// <summary>
 /// One Exercise-4 training step (n_hidden 200, batch 32) — forward, backward and SGD update — manual
-/// (<see cref="ManualStep"/>: libtorch for the six matmuls, C# loops for the rest) vs autograd (tensor-op forward,
-/// <c>loss.backward()</c>, <c>optim.SGD</c>), on the same batch from the same parameters.
+/// (<see cref="Backward.FusedStep"/>: libtorch for the six matmuls, C# loops for the rest) vs autograd (the MLP's layers'
+/// forward, <c>loss.backward()</c>, <c>optim.SGD</c>), on the same batch from the same parameters.
 /// </summary>
 public class TrainingStepBenchmark : StepBenchmark
 {
@@ -27,7 +27,7 @@ public class TrainingStepBenchmark : StepBenchmark
         // A synthetic batch: the benchmark must not depend on where names.txt lives.
         Xb = randint(0, Vocabulary.Size, [32, config.BlockSize], generator: g);
         Yb = randint(0, Vocabulary.Size, [32], generator: g);
-        ManualTrainer = new ManualTrainer(p.Copy(requiresGrad: false));
-        AutogradTrainer = new AutogradTrainer(p.Copy(requiresGrad: true));
+        ManualTrainer = new FusedTrainer(p.Copy(requiresGrad: false));
+        AutogradTrainer = new AutogradLayerTrainer(new Mlp(p.Copy(requiresGrad: false)));
     }
 }

@@ -39,7 +39,7 @@ public static class SampleCommand
                     $"calibrating {path} (--hidden {c.Settings.Hidden}) over {d.Split.Train.Count:N0} training examples",
                     advice: "train the run to its end (a finished checkpoint holds the batchnorm statistics) or sample on a machine with more memory");
                 Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
-                return Inference.Calibrate(p, d.Split.Train);
+                Inference.Calibrate(p, d.Split.Train);
             });
             try
             {

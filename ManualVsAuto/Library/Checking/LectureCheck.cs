@@ -7,7 +7,7 @@ namespace ManualVsAuto.Checking;
 
 /// <summary>Exercise 1 end to end: init, one minibatch, the chunked forward, autograd, the manual backward, cmp.</summary>
 /// <summary>A manual backward of the lecture's MLP: the gradients by tensor name, in backward order.</summary>
-public delegate IReadOnlyList<(string Name, Tensor Grad)> ManualBackwardFunction(MlpParameters p, ForwardState f, Tensor Xb, Tensor Yb);
+public delegate IReadOnlyList<(string Name, Tensor Grad)> ChainBackwardFunction(MlpParameters p, ForwardState f, Tensor Xb, Tensor Yb);
 
 public static class LectureCheck
 {
@@ -17,10 +17,10 @@ public static class LectureCheck
     /// forward and the same manual backward in float64.
     /// </summary>
     /// <param name="numericProgress">Called as the finite-difference check advances: the parameter, done, of how many.</param>
-    public static CheckReport Run(Examples train, CheckSettings s, ManualBackwardFunction? backward = null,
+    public static CheckReport Run(Examples train, CheckSettings s, ChainBackwardFunction? backward = null,
         Action<string, long, long>? numericProgress = null)
     {
-        backward ??= (p, f, Xb, Yb) => ManualBackward.Run(p, f, Xb, Yb);
+        backward ??= (p, f, Xb, Yb) => ChainBackward.Run(p, f, Xb, Yb);
         set_num_threads(s.Threads);
         using var scope = NewDisposeScope();
         var g = new Generator(s.Seed);

@@ -19,12 +19,13 @@ public static class BackwardKinds
     /// <summary>
     /// Which version of a backward's arithmetic made a checkpoint. Bitwise resumption holds only within one
     /// revision, so <c>--resume</c> refuses a checkpoint of another; bump it when a backward rounds differently.
-    /// Manual 1 was the earlier backward written with libtorch ops; 2 is <see cref="ManualStep"/>.
+    /// Manual 1 was the earlier backward written with libtorch ops; 2 is <see cref="Backward.FusedStep"/>. Autograd 1 was
+    /// the MLP's own tensor-op forward; 2 runs the MLP's layers (batchnorm's variance by <c>var</c>, which rounds differently).
     /// </summary>
     public static int Revision(this BackwardKind kind) => kind switch
     {
         BackwardKind.Manual => 2,
-        BackwardKind.Autograd => 1,
+        BackwardKind.Autograd => 2,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

@@ -1,7 +1,10 @@
 using System.Globalization;
 using ManualVsAuto.Checking;
+using ManualVsAuto.Model;
+using ManualVsAuto.Model.Layers;
 using ManualVsAuto.Reporting;
 using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace ManualVsAuto.Training;
 
@@ -12,14 +15,16 @@ namespace ManualVsAuto.Training;
 /// </summary>
 public static class GradientVerifier
 {
-    /// <summary>The MLP: the manual trainer's gradients against autograd's on a copy of its parameters.</summary>
-    public static IReadOnlyList<GradientRow> Verify(ManualTrainer trainer, Tensor Xb, Tensor Yb)
+    /// <summary>The MLP: the fused trainer's gradients against autograd's on a copy of its parameters.</summary>
+    public static IReadOnlyList<GradientRow> Verify(FusedTrainer trainer, Tensor Xb, Tensor Yb)
     {
         using var scope = NewDisposeScope();
         var manual = trainer.Gradients(Xb, Yb);
-        // Autograd on a copy, so the trained parameters never take part in a graph.
+        // Autograd through the MLP's layers on a copy, so the trained parameters never take part in a graph;
+        // batch statistics, as in training.
         var q = trainer.Parameters.Copy(requiresGrad: true);
-        TrainingForward.Run(q, Xb, Yb).loss.backward();
+        using var net = new Mlp(q);
+        F.cross_entropy(net.Forward(Xb, ForwardMode.Probe), Yb).backward();
         return Compare(q.Named.Zip(manual.Named, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
     }
 

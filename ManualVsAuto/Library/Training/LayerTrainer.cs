@@ -9,8 +9,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace ManualVsAuto.Training;
 
 /// <summary>
-/// Trains a model made of layers (part 5's WaveNet) with <c>F.cross_entropy</c> and plain SGD; the two subclasses
-/// differ only in where the gradients come from: the layers' hand-written backward, or autograd.
+/// Trains a model made of layers (part 5's WaveNet; the MLP's autograd baseline) with <c>F.cross_entropy</c> and plain
+/// SGD; the two subclasses differ only in where the gradients come from: the layers' hand-written backward, or autograd.
 /// </summary>
 public abstract class LayerTrainer(Sequential model) : IModelTrainer
 {
@@ -82,7 +82,7 @@ public sealed class ManualLayerTrainer : LayerTrainer
     }
 }
 
-/// <summary>The baseline, given the same care as the MLP's: the same forward, then <c>zero_grad()</c>, <c>loss.backward()</c>
+/// <summary>The baseline for both models: the layers' forward, then <c>zero_grad()</c>, <c>loss.backward()</c>
 /// and <c>optim.SGD.step()</c> (which does <c>p.add_(grad, alpha: −lr)</c>, the manual trainer's update).</summary>
 public sealed class AutogradLayerTrainer : LayerTrainer
 {

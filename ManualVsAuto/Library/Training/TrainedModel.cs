@@ -15,40 +15,30 @@ public interface ITrainedModel
     IEnumerable<string> Sample(int count, ulong seed);
 
     /// <summary>The net a checkpoint holds. The MLP needs batchnorm statistics: a mid-run checkpoint has none, and
-    /// <paramref name="calibrate"/> computes them (it loads the training set); the WaveNet carries its running statistics.</summary>
-    static ITrainedModel FromCheckpoint(Checkpoint c, string path, Func<MlpParameters, BatchNormStats> calibrate)
+    /// <paramref name="calibrate"/> computes them into the net (it loads the training set); the WaveNet carries its running statistics.</summary>
+    static ITrainedModel FromCheckpoint(Checkpoint c, string path, Action<Mlp> calibrate)
     {
         if (c.Settings.Model == ModelKind.WaveNet) return new LayerInference(TrainingRun.RestoreWaveNet(c, path), c.Settings.BlockSize);
-        var p = c.ToParameters();
-        return new MlpInference(p, c.BatchNorm ?? calibrate(p));
+        var net = new Mlp(c.ToParameters());
+        if (c.BatchNorm is { } bn) Inference.LoadStatistics(net, bn);
+        else calibrate(net);
+        return new LayerInference(net, c.Settings.BlockSize);
     }
 }
 
-/// <summary>The MLP with the lecture's calibrated batchnorm statistics.</summary>
-public sealed record MlpInference(MlpParameters Parameters, BatchNormStats BatchNorm) : ITrainedModel
-{
-    public double SplitLoss(Examples split) => Inference.SplitLoss(Parameters, BatchNorm, split);
-
-    public IEnumerable<string> Sample(int count, ulong seed) => Inference.Sample(Parameters, BatchNorm, count, seed);
-}
-
-/// <summary>A model made of layers in <see cref="ForwardMode.Eval"/>: batchnorm uses its running statistics (part 5).</summary>
+/// <summary>A model made of layers in <see cref="ForwardMode.Eval"/>: batchnorm uses its running statistics (part 5's
+/// momentum-averaged ones, or the MLP's calibrated ones).</summary>
 public sealed record LayerInference(Sequential Model, int BlockSize) : ITrainedModel
 {
-    /// <summary>Rows per forward: the WaveNet's intermediates for the whole training set at once would take ~2 GB.</summary>
-    public const int Chunk = 16_384;
+    /// <summary>Rows per forward (split losses, calibration): the WaveNet's intermediates for the whole training set at once would take ~2 GB.</summary>
+    public const int Chunk = 4096;
 
     public double SplitLoss(Examples split)
     {
         using var _ = no_grad();
         double sum = 0;
-        for (long start = 0; start < split.Count; start += Chunk)
-        {
-            using var scope = NewDisposeScope();
-            var (X, Y) = split.Slice(start, (int)Math.Min(Chunk, split.Count - start));
-            var logits = Model.Forward(X, ForwardMode.Eval);
-            sum += F.cross_entropy(logits, Y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
-        }
+        foreach (var (X, Y) in Inference.Chunks(split))
+            sum += F.cross_entropy(Model.Forward(X, ForwardMode.Eval), Y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
         return sum / split.Count;
     }
 

@@ -29,8 +29,12 @@ public sealed class TrainingRun : IDisposable
     public Generator Generator { get; }
 
     /// <summary>The MLP's parameters (an MLP run only).</summary>
-    public MlpParameters Parameters => Trainer is ITrainer t ? t.Parameters
-        : throw new InvalidOperationException($"a {Settings.Model.Name()} run has no MLP parameters");
+    public MlpParameters Parameters => Trainer switch
+    {
+        FusedTrainer fused => fused.Parameters,
+        LayerTrainer { Model: Mlp mlp } => mlp.Values,
+        _ => throw new InvalidOperationException($"a {Settings.Model.Name()} run has no MLP parameters"),
+    };
     public Tensor LossBuffer { get; }
 
     /// <summary>Steps done; the next step to run.</summary>
@@ -38,7 +42,7 @@ public sealed class TrainingRun : IDisposable
 
     /// <summary>A new run: the lecture's init from a generator seeded with the settings' seed, which then draws the minibatches.</summary>
     /// <param name="makeTrainer">Builds the MLP's trainer from the initial parameters; by default the one for <c>s.Backward</c>.</param>
-    public static TrainingRun Start(TrainingSettings s, string dataSha256, Func<MlpParameters, ITrainer>? makeTrainer = null)
+    public static TrainingRun Start(TrainingSettings s, string dataSha256, Func<MlpParameters, IModelTrainer>? makeTrainer = null)
     {
         var g = new Generator(s.Seed);
         if (s.Model == ModelKind.WaveNet)
@@ -83,19 +87,23 @@ public sealed class TrainingRun : IDisposable
 
     /// <summary>
     /// After the last step, as the lecture: the MLP calibrates batchnorm over the training set (kept in the final
-    /// checkpoint); the WaveNet switches to its running statistics. Returns the net ready for inference and the final checkpoint.
+    /// checkpoint); the WaveNet switches to its running statistics. Both then run their layers in eval mode.
+    /// Returns the net ready for inference and the final checkpoint.
     /// </summary>
     public (ITrainedModel Model, Checkpoint Final) Finish(Examples train)
     {
-        if (Trainer is LayerTrainer layers) return (new LayerInference(layers.Model, Settings.BlockSize), ToCheckpoint());
-        var bn = Inference.Calibrate(Parameters, train);
-        return (new MlpInference(Parameters, bn), ToCheckpoint(bn));
+        if (Settings.Model == ModelKind.WaveNet) return (new LayerInference(((LayerTrainer)Trainer).Model, Settings.BlockSize), ToCheckpoint());
+        // The fused trainer keeps the bare tensors; the layers wrap the same ones.
+        var net = Trainer is LayerTrainer { Model: Mlp mlp } ? mlp : new Mlp(Parameters);
+        var bn = Inference.Calibrate(net, train);
+        return (new LayerInference(net, Settings.BlockSize), ToCheckpoint(bn));
     }
 
-    public static ITrainer CreateTrainer(BackwardKind kind, MlpParameters p) => kind switch
+    /// <summary>The MLP's trainer: the fused manual step, or autograd through the MLP's layers.</summary>
+    public static IModelTrainer CreateTrainer(BackwardKind kind, MlpParameters p) => kind switch
     {
-        BackwardKind.Manual => new ManualTrainer(p),
-        BackwardKind.Autograd => new AutogradTrainer(p),
+        BackwardKind.Manual => new FusedTrainer(p),
+        BackwardKind.Autograd => new AutogradLayerTrainer(new Mlp(p)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

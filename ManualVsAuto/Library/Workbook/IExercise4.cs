@@ -1,5 +1,4 @@
 using ManualVsAuto.Model;
-using ManualVsAuto.Training;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Workbook;
@@ -7,7 +6,7 @@ namespace ManualVsAuto.Workbook;
 /// <summary>
 /// Exercise 4: the training step's backward, built from your fused formulas (Exercises 2 and 3): the gradients of
 /// the 7 parameters, returned as <c>new MlpParameters(dC, dW1, db1, dW2, db2, dbngain, dbnbias)</c>. The grader
-/// runs the lecture's loop around it: forward (<see cref="TrainingForward"/>), your backward, <c>p -= lr·grad</c>.
+/// runs the lecture's loop around it: forward (the MLP's layers, <see cref="Mlp.Run"/>), your backward, <c>p -= lr·grad</c>.
 /// </summary>
 public interface IExercise4
 {

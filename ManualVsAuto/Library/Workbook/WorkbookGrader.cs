@@ -1,6 +1,7 @@
 using ManualVsAuto.Checking;
 using ManualVsAuto.Data;
 using ManualVsAuto.Model;
+using ManualVsAuto.Model.Layers;
 using ManualVsAuto.Reporting;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
@@ -138,7 +139,7 @@ public static class WorkbookGrader
 
     /// <summary>
     /// Exercise 4: <see cref="TrainingSteps"/> steps of the lecture's loop (n_hidden 200, batch 32, lr 0.1) on the
-    /// learner's backward, beside the same steps on autograd (<see cref="AutogradTrainer"/>) from the same init and
+    /// learner's backward, beside the same steps on autograd (<see cref="AutogradLayerTrainer"/> on the MLP's layers) from the same init and
     /// minibatches. At every step each of the 7 gradients must be within the training tolerance of autograd's
     /// (<see cref="Tolerance.Training"/>).
     /// </summary>
@@ -151,8 +152,10 @@ public static class WorkbookGrader
         using var scope = NewDisposeScope();
         var g = new Generator(seed);
         var init = MlpParameters.Init(new MlpConfig(NHidden: TrainingHidden), g);
-        var yours = init.Copy(requiresGrad: false);
-        using var autograd = new AutogradTrainer(init.Copy(requiresGrad: false), LearningRate);
+        using var net = new Mlp(init.Copy(requiresGrad: false)); // your parameters, updated by your gradients
+        var yours = net.Values;
+        using var autograd = new AutogradLayerTrainer(new Mlp(init.Copy(requiresGrad: false)));
+        var autogradParameters = ((Mlp)autograd.Model).Values;
         double firstLoss = double.NaN, yourLoss = double.NaN, autogradLoss = double.NaN;
         for (int step = 0; step < steps; step++)
         {
@@ -162,7 +165,7 @@ public static class WorkbookGrader
             TrainingForwardState f;
             using (no_grad())
             {
-                f = TrainingForward.Run(yours, Xb, Yb);
+                f = net.Run(Xb, Yb, ForwardMode.Probe);
                 var copy = new TrainingForwardState(Copy(f.embcat), Copy(f.bnvar_inv), Copy(f.bnraw), Copy(f.h), Copy(f.logits), Copy(f.loss));
                 try
                 {
@@ -172,7 +175,7 @@ public static class WorkbookGrader
                 catch (Exception ex) { return new Grade(name, answer, shape, Outcome.Error, false, Message: $"at step {step}: {FirstLine(ex)}"); }
             }
             var reference = autograd.Step(Xb, Yb, LearningRate);
-            foreach (var ((pname, mine), (_, param)) in grads.Named.Zip(autograd.Parameters.Named))
+            foreach (var ((pname, mine), (_, param)) in grads.Named.Zip(autogradParameters.Named))
             {
                 var truth = param.grad!;
                 if (mine is null || !mine.shape.SequenceEqual(truth.shape))

@@ -12,14 +12,21 @@ public sealed class BatchNorm1d : Layer
 {
     private Tensor xhat = null!, varInv = null!;
 
-    public BatchNorm1d(long dim, double eps = 1e-5, double momentum = 0.1)
+    public BatchNorm1d(long dim, double eps = 1e-5, double momentum = 0.1) : this(ones(dim), zeros(dim), eps, momentum)
+    {
+    }
+
+    /// <summary>A layer over given gamma and beta (the MLP's bngain, bnbias), not copies: it owns them from here on.
+    /// They may be (C) or, as the lecture's MLP has them, (1, C); their gradients keep that shape.</summary>
+    public BatchNorm1d(Tensor gamma, Tensor beta, double eps = 1e-5, double momentum = 0.1)
     {
         Eps = eps;
         Momentum = momentum;
-        Gamma = new LayerParameter("gamma", Keep(ones(dim)));
-        Beta = new LayerParameter("beta", Keep(zeros(dim)));
-        RunningMean = Keep(zeros(dim));
-        RunningVar = Keep(ones(dim));
+        Gamma = new LayerParameter("gamma", Keep(gamma));
+        Beta = new LayerParameter("beta", Keep(beta));
+        long dim = gamma.size(-1);
+        RunningMean = Keep(zeros(dim, dtype: gamma.dtype));
+        RunningVar = Keep(ones(dim, dtype: gamma.dtype));
     }
 
     public double Eps { get; }
@@ -28,6 +35,12 @@ public sealed class BatchNorm1d : Layer
     public LayerParameter Beta { get; }
     public Tensor RunningMean { get; }
     public Tensor RunningVar { get; }
+
+    /// <summary>The last forward's normalised input (the lecture's bnraw), kept for the backward.</summary>
+    public Tensor Xhat => xhat;
+
+    /// <summary>The last forward's <c>1/√(var + eps)</c> (the lecture's bnvar_inv), kept for the backward.</summary>
+    public Tensor VarInv => varInv;
 
     public override IReadOnlyList<LayerParameter> Parameters => [Gamma, Beta];
 
@@ -65,8 +78,8 @@ public sealed class BatchNorm1d : Layer
         var dims = ReducedDims(dout);
         var dbeta = dout.sum(dims, keepdim: false);
         var dgamma = (dout * xhat).sum(dims, keepdim: false);
-        Beta.Grad = dbeta;
-        Gamma.Grad = dgamma;
+        Beta.Grad = dbeta.view(Beta.Value.shape);
+        Gamma.Grad = dgamma.view(Gamma.Value.shape);
         return FusedBackward(dout, Gamma.Value, varInv, xhat, dbeta, dgamma);
     }
 

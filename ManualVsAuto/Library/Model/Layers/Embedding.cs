@@ -7,8 +7,12 @@ public sealed class Embedding : Layer
 {
     private Tensor ix = null!;
 
-    public Embedding(long num, long dim, Generator g) =>
-        Weight = new LayerParameter("weight", Keep(randn([num, dim], generator: g)));
+    public Embedding(long num, long dim, Generator g) : this(randn([num, dim], generator: g))
+    {
+    }
+
+    /// <summary>A layer over a given table (the MLP's C), not a copy: it owns it from here on.</summary>
+    public Embedding(Tensor weight) => Weight = new LayerParameter("weight", Keep(weight));
 
     public LayerParameter Weight { get; }
 

@@ -9,9 +9,15 @@ public sealed class Linear : Layer
     private Tensor x = null!;
 
     public Linear(long fanIn, long fanOut, bool bias, Generator g)
+        : this(randn([fanIn, fanOut], generator: g).div_(Math.Sqrt(fanIn)), bias ? zeros(fanOut) : null)
     {
-        Weight = new LayerParameter("weight", Keep(randn([fanIn, fanOut], generator: g).div_(Math.Sqrt(fanIn))));
-        Bias = bias ? new LayerParameter("bias", Keep(zeros(fanOut))) : null;
+    }
+
+    /// <summary>A layer over given tensors (the MLP's W1, b1), not copies: it owns them from here on.</summary>
+    public Linear(Tensor weight, Tensor? bias)
+    {
+        Weight = new LayerParameter("weight", Keep(weight));
+        Bias = bias is null ? null : new LayerParameter("bias", Keep(bias));
     }
 
     public LayerParameter Weight { get; }

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Model.Layers;
 
 /// <summary>Layers applied in order; the backward runs them in reverse, each fed the gradient the next one returned.</summary>
-public sealed class Sequential(IReadOnlyList<Layer> layers) : Layer
+public class Sequential(IReadOnlyList<Layer> layers) : Layer
 {
     public IReadOnlyList<Layer> Layers { get; } = layers;
 
@@ -12,7 +12,7 @@ public sealed class Sequential(IReadOnlyList<Layer> layers) : Layer
     public override IReadOnlyList<(string Name, Tensor Tensor)> Buffers => Layers.SelectMany(l => l.Buffers).ToList();
 
     /// <summary>Parameters and buffers by <c>layers[i].name</c>, in layer order: what a checkpoint saves.</summary>
-    public IReadOnlyList<(string Name, Tensor Tensor)> State =>
+    public virtual IReadOnlyList<(string Name, Tensor Tensor)> State =>
         Layers.SelectMany((l, i) => l.Parameters.Select(p => (Name(i, p.Name), p.Value))
             .Concat(l.Buffers.Select(b => (Name(i, b.Name), b.Tensor)))).ToList();
 
@@ -56,6 +56,7 @@ public sealed class Sequential(IReadOnlyList<Layer> layers) : Layer
     public override void Dispose()
     {
         foreach (var layer in Layers) layer.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     private static string Name(int i, string name) => $"layers[{i}].{name}";

@@ -2,17 +2,17 @@ using System.Runtime.InteropServices;
 using ManualVsAuto.Model;
 using static TorchSharp.torch;
 
-namespace ManualVsAuto.Training;
+namespace ManualVsAuto.Backward;
 
 /// <summary>
-/// Every tensor <see cref="ManualStep"/> reads or writes for one batch size, made once: the forward's intermediates
+/// Every tensor <see cref="FusedStep"/> reads or writes for one batch size, made once: the forward's intermediates
 /// by the lecture's names, the backward's <c>d&lt;name&gt;</c>, the 7 parameter gradients, and the transposed views
 /// the matmuls take. The step writes into them in place (libtorch's <c>addmm_</c> with beta 0 for the matmuls,
 /// loops over <see cref="Floats"/> for the rest), so a step allocates nothing but its loss.
 /// </summary>
-public sealed class ManualStepState : IDisposable
+public sealed class FusedStepState : IDisposable
 {
-    public ManualStepState(MlpParameters p, int n)
+    public FusedStepState(MlpParameters p, int n)
     {
         if (n < 2) throw new ArgumentOutOfRangeException(nameof(n), n, "the batch variance divides by n-1: n must be at least 2");
         foreach (var (name, t) in p.Named)

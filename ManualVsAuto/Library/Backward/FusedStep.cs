@@ -3,24 +3,24 @@ using ManualVsAuto.Model;
 using static TorchSharp.torch;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
-namespace ManualVsAuto.Training;
+namespace ManualVsAuto.Backward;
 
-/// <summary>The shape of <see cref="ManualStep.Backward"/>, so a test can swap in a broken one.</summary>
-public delegate void BackwardPass(MlpParameters p, ManualStepState s, ReadOnlySpan<long> Xb);
+/// <summary>The shape of <see cref="FusedStep.Backward"/>, so a test can swap in a broken one.</summary>
+public delegate void BackwardPass(MlpParameters p, FusedStepState s, ReadOnlySpan<long> Xb);
 
 /// <summary>
-/// Exercise 4's training step with the manual backward, built for speed: a step costs ≈ 35 TorchSharp calls at
-/// 2–4 µs each when written with tensor ops, while its elementwise arithmetic takes well under a microsecond in
+/// Exercise 4's forward and backward with the fused formulas of Exercises 2 and 3 (not the step-by-step chain of
+/// <see cref="ChainBackward"/>, which it is tested against, as against autograd), built for speed: a step costs ≈ 35
+/// TorchSharp calls at 2–4 µs each when written with tensor ops, while its elementwise arithmetic takes well under a microsecond in
 /// SIMD C#. So libtorch does only the six matmuls (two forward, four backward), each an <c>addmm_</c> into a
-/// buffer of <see cref="ManualStepState"/>; everything else — the embedding gather and scatter, batchnorm forward
-/// and backward, tanh, softmax/cross-entropy and its gradient, the SGD update — is a loop over the tensors' memory
-/// (<see cref="TensorPrimitives"/>). Each layer's backward sits beside its forward. The formulas are the fused
-/// ones of Exercises 2 and 3, checked against the step-by-step chain in <c>Backward/</c> and against autograd.
+/// buffer of <see cref="FusedStepState"/>; everything else — the embedding gather and scatter, batchnorm forward
+/// and backward, tanh, softmax/cross-entropy and its gradient (and the trainer's SGD update) — is a loop over the tensors' memory
+/// (<see cref="TensorPrimitives"/>). Each layer's backward sits beside its forward.
 /// </summary>
-public static class ManualStep
+public static class FusedStep
 {
     /// <summary>The forward on the minibatch; fills the state's intermediates and returns the mean loss.</summary>
-    public static float Forward(MlpParameters p, ManualStepState s, ReadOnlySpan<long> Xb, ReadOnlySpan<long> Yb)
+    public static float Forward(MlpParameters p, FusedStepState s, ReadOnlySpan<long> Xb, ReadOnlySpan<long> Yb)
     {
         // Linear layer 1: emb = C[Xb]; embcat = emb.view(n, -1); hprebn = embcat @ W1 + b1 (b1 added in BatchNormForward)
         EmbeddingForward(F(p.C), Xb, F(s.embcat), s.NEmbd);
@@ -35,7 +35,7 @@ public static class ManualStep
     }
 
     /// <summary>The backward from the state <see cref="Forward"/> left: the 7 parameter gradients into <c>s.Grads</c>.</summary>
-    public static void Backward(MlpParameters p, ManualStepState s, ReadOnlySpan<long> Xb)
+    public static void Backward(MlpParameters p, FusedStepState s, ReadOnlySpan<long> Xb)
     {
         var g = s.Grads;
         // logits = h @ W2 + b2
@@ -50,16 +50,6 @@ public static class ManualStep
         s.dembcat.addmm_(s.dhprebn, s.W1T, beta: 0, alpha: 1);
         // emb = C[Xb]
         EmbeddingBackward(F(s.dembcat), Xb, F(g.C), s.NEmbd);
-    }
-
-    /// <summary>SGD: <c>p += scale·grad</c> for each parameter (scale = −lr).</summary>
-    public static void Update(MlpParameters p, MlpParameters grads, float scale)
-    {
-        foreach (var (t, g) in p.All.Zip(grads.All))
-        {
-            var pt = F(t);
-            TensorPrimitives.MultiplyAdd(F(g), scale, pt, pt);
-        }
     }
 
     /// <summary><c>emb = C[Xb]</c>, written straight into <c>embcat</c>'s (n, block_size·n_embd) layout.</summary>
@@ -83,7 +73,7 @@ public static class ManualStep
     /// hprebn += b1; bnmeani = mean over the batch; bndiff = hprebn − bnmeani; bnvar = Σ bndiff²/(n−1) (Bessel);
     /// bnvar_inv = (bnvar + eps)^−½; bnraw = bndiff·bnvar_inv; hpreact = bngain·bnraw + bnbias; h = tanh(hpreact).
     /// </summary>
-    private static void BatchNormTanhForward(MlpParameters p, ManualStepState s)
+    private static void BatchNormTanhForward(MlpParameters p, FusedStepState s)
     {
         int n = s.N, nh = s.NHidden;
         Span<float> hprebn = F(s.hprebn), bnmeani = F(s.bnmeani), bnvar = F(s.bnvar), bnvar_inv = F(s.bnvar_inv);
@@ -113,7 +103,7 @@ public static class ManualStep
     /// dhpreact = (1 − h²)·dh; dbnbias = Σ dhpreact; dbngain = Σ dhpreact·bnraw; and Exercise 3's fused batchnorm
     /// backward: dhprebn = bngain·bnvar_inv/n · (n·dhpreact − dbnbias − n/(n−1)·bnraw·dbngain).
     /// </summary>
-    private static void BatchNormTanhBackward(MlpParameters p, ManualStepState s)
+    private static void BatchNormTanhBackward(MlpParameters p, FusedStepState s)
     {
         int n = s.N, nh = s.NHidden;
         Span<float> dhpreact = F(s.dhpreact), dhprebn = F(s.dhprebn), bnraw = F(s.bnraw);
@@ -177,7 +167,7 @@ public static class ManualStep
         for (int i = sum.Length; i < m.Length; i += sum.Length) TensorPrimitives.Add(sum, m.Slice(i, sum.Length), sum);
     }
 
-    private static Span<float> F(Tensor t) => ManualStepState.Floats(t);
+    private static Span<float> F(Tensor t) => FusedStepState.Floats(t);
 
     /// <summary>A contiguous int64 CPU tensor's memory (the minibatch's indices).</summary>
     public static ReadOnlySpan<long> Longs(Tensor t) => t.dtype == ScalarType.Int64

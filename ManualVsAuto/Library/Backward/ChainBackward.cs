@@ -5,10 +5,11 @@ using F = TorchSharp.torch.nn.functional;
 namespace ManualVsAuto.Backward;
 
 /// <summary>
-/// Exercise 1: backprop through every intermediate by hand, in the lecture's order, reading no .grad.
+/// Exercise 1: backprop through every intermediate by hand, in the lecture's order, reading no .grad: the
+/// step-by-step chain (the fused formulas of Exercises 2 and 3 are <see cref="FusedBackward"/> and <see cref="FusedStep"/>).
 /// Each line mirrors a forward step; a variable used twice gets its gradient accumulated (+=).
 /// </summary>
-public static class ManualBackward
+public static class ChainBackward
 {
     /// <summary>The 26 gradients, named as the tensors they belong to, in the lecture's cmp order.</summary>
     /// <param name="edit">

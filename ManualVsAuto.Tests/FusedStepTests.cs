@@ -7,13 +7,13 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Tests;
 
-/// <summary>The fast manual step (<see cref="ManualStep"/>) against the readable references: the step-by-step chain
+/// <summary>The fast manual step (<see cref="FusedStep"/>) against the readable references: the step-by-step chain
 /// of <c>Backward/</c> on one batch (the autograd trainer over a few hundred steps is in <see cref="TrainingStepTests"/>).</summary>
-public class ManualStepTests
+public class FusedStepTests
 {
     private static readonly ManualVsAuto.Data.Examples Train = LectureFixture.Split.Train;
 
-    /// <summary>What the step computes on the lecture's batch against <see cref="ManualBackward"/>'s chain: the loss,
+    /// <summary>What the step computes on the lecture's batch against <see cref="ChainBackward"/>'s chain: the loss,
     /// the fused rows (dlogits, dhprebn) by allclose as the check report judges them, the 7 parameter gradients by
     /// the verifier's tolerance (b1's true gradient is 0, both sides are rounding noise). The biased-variance
     /// mistake fails the same comparison, so it is not vacuous.</summary>
@@ -27,13 +27,13 @@ public class ManualStepTests
         var p = MlpParameters.Init(new MlpConfig(), g);
         var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
         var f = ChunkedForward.Run(p, Xb, Yb, null);
-        var chain = ManualBackward.Run(p, f, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
+        var chain = ChainBackward.Run(p, f, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
 
         var q = p.Copy(requiresGrad: false);
-        using var s = new ManualStepState(q, 32);
-        float loss = ManualStep.Forward(q, s, ManualStep.Longs(Xb), ManualStep.Longs(Yb));
+        using var s = new FusedStepState(q, 32);
+        float loss = FusedStep.Forward(q, s, FusedStep.Longs(Xb), FusedStep.Longs(Yb));
         if (biasedVariance) s.bnvar_inv.mul_(Math.Sqrt(32 / 31.0));
-        ManualStep.Backward(q, s, ManualStep.Longs(Xb));
+        FusedStep.Backward(q, s, FusedStep.Longs(Xb));
 
         Assert.Equal(f.loss.item<float>(), loss, 1e-6f);
         Assert.True(s.dlogits.allclose(chain["logits"]), "dlogits");

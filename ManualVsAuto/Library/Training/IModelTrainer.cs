@@ -1,5 +1,4 @@
 using ManualVsAuto.Checking;
-using ManualVsAuto.Model;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Training;
@@ -26,18 +25,4 @@ public interface IModelTrainer : IDisposable
     /// parameter in backward order (<see cref="GradientVerifier.Compare"/>); changes nothing. Only a manual trainer has a
     /// manual backward to verify.</summary>
     IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb);
-}
-
-/// <summary>A trainer of the lecture's MLP; the two implementations share <see cref="TrainingForward"/>.</summary>
-public interface ITrainer : IModelTrainer
-{
-    /// <summary>The parameters, updated in place by <see cref="IModelTrainer.Step"/>.</summary>
-    MlpParameters Parameters { get; }
-
-    IReadOnlyList<(string Name, Tensor Tensor)> IModelTrainer.State => Parameters.Named;
-
-    long IModelTrainer.ParameterCount => Parameters.Count;
-
-    IReadOnlyList<GradientRow> IModelTrainer.Verify(Tensor Xb, Tensor Yb) =>
-        GradientVerifier.Verify(this as ManualTrainer ?? throw new NotSupportedException("only the manual backward is verified"), Xb, Yb);
 }

@@ -1,0 +1,75 @@
+using ManualVsAuto.Checking;
+using ManualVsAuto.Backward;
+using ManualVsAuto.Model;
+using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace ManualVsAuto.Training;
+
+/// <summary>
+/// Exercise 4's training step on the manual backward, the fused one (<see cref="FusedStep"/>), then SGD: no
+/// autograd graph is built (the parameters do not require gradients) and no <c>backward()</c> is called.
+/// </summary>
+public sealed class FusedTrainer : IModelTrainer
+{
+    private readonly Dictionary<long, FusedStepState> states = []; // per batch size: one entry in practice
+    private readonly BackwardPass backward;
+
+    /// <param name="parameters">Contiguous float32 CPU tensors, updated in place; their <c>requires_grad</c> is switched off.</param>
+    /// <param name="backward">The backward pass; <see cref="FusedStep.Backward"/> unless a test swaps in a broken one.</param>
+    public FusedTrainer(MlpParameters parameters, BackwardPass? backward = null)
+    {
+        this.backward = backward ?? FusedStep.Backward;
+        foreach (var t in parameters.All) t.requires_grad_(false);
+        Parameters = parameters;
+    }
+
+    public BackwardKind Kind => BackwardKind.Manual;
+
+    /// <summary>The parameters, updated in place by <see cref="Step"/>.</summary>
+    public MlpParameters Parameters { get; }
+
+    public IReadOnlyList<(string Name, Tensor Tensor)> State => Parameters.Named;
+
+    public long ParameterCount => Parameters.Count;
+
+    public Tensor Step(Tensor Xb, Tensor Yb, double lr)
+    {
+        var s = Run(Xb, Yb, out float loss);
+        Update(Parameters, s.Grads, (float)-lr);
+        return tensor(loss);
+    }
+
+    public IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb) => GradientVerifier.Verify(this, Xb, Yb);
+
+    /// <summary>The gradients the manual backward computes on this minibatch, by the same code as <see cref="Step"/>,
+    /// as new tensors. Changes nothing.</summary>
+    public MlpParameters Gradients(Tensor Xb, Tensor Yb) => Run(Xb, Yb, out _).Grads.Map(g => g.clone());
+
+    private FusedStepState Run(Tensor Xb, Tensor Yb, out float loss)
+    {
+        int n = (int)Xb.size(0);
+        if (!states.TryGetValue(n, out var s)) states[n] = s = new FusedStepState(Parameters, n);
+        var x = FusedStep.Longs(Xb);
+        loss = FusedStep.Forward(Parameters, s, x, FusedStep.Longs(Yb));
+        backward(Parameters, s, x);
+        return s;
+    }
+
+    /// <summary>SGD, the lecture's <c>p.data += -lr * p.grad</c>: <c>p += scale·grad</c> for each parameter (scale = −lr),
+    /// a loop over the tensors' memory.</summary>
+    private static void Update(MlpParameters p, MlpParameters grads, float scale)
+    {
+        foreach (var (t, g) in p.All.Zip(grads.All))
+        {
+            var pt = FusedStepState.Floats(t);
+            TensorPrimitives.MultiplyAdd(FusedStepState.Floats(g), scale, pt, pt);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in states.Values) s.Dispose();
+        states.Clear();
+    }
+}
