@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ManualVsAuto.Model.Layers;
 
@@ -45,7 +47,7 @@ public sealed class BatchNorm1d : Layer
         {
             var dims = ReducedDims(x);
             xmean = x.mean(dims, keepdim: true);         // batch mean
-            xvar = x.var(dims, unbiased: true, keepdim: true); // batch variance, Bessel-corrected
+            xvar = BatchVariance(x, dims); // batch variance, Bessel-corrected
         }
         var std = (xvar + Eps).sqrt();
         xhat = (x - xmean) / std; // normalise to unit variance
@@ -88,6 +90,37 @@ public sealed class BatchNorm1d : Layer
         var scale = gamma * varInv / n;
         var dvar = xhat.mul(n / (n - 1.0)).mul_(dgamma); // n/(n−1)·xhat·Σ(dout·xhat)
         return dout.mul(n).sub_(dbeta).sub_(dvar).mul_(scale);
+    }
+
+    /// <summary>
+    /// <c>x.var(dims, unbiased: true, keepdim: true)</c>, bit for bit: libtorch's CPU kernel runs Welford's algorithm
+    /// in double, row by row, one scalar division per element (≈ 125 µs for (32, 4, 128)); the same arithmetic
+    /// vectorised over the channels takes ≈ 15 µs. Only for float32 input that needs no graph (the manual backward,
+    /// checks that only look); autograd's graph needs libtorch's own <c>var</c>.
+    /// </summary>
+    private static Tensor BatchVariance(Tensor x, long[] dims)
+    {
+        if (x.requires_grad || x.dtype != ScalarType.Float32 || x.device_type != TorchSharp.DeviceType.CPU || !x.is_contiguous())
+            return x.var(dims, unbiased: true, keepdim: true);
+        int c = (int)x.size(-1);
+        long rows = x.numel() / c;
+        var xs = MemoryMarshal.Cast<byte, float>(x.bytes);
+        Span<double> work = c <= 512 ? stackalloc double[5 * c] : new double[5 * c];
+        work.Clear();
+        Span<double> mean = work[..c], m2 = work.Slice(c, c), xi = work.Slice(2 * c, c), delta = work.Slice(3 * c, c), t = work[(4 * c)..];
+        for (int i = 0; i < rows; i++)
+        {
+            TensorPrimitives.ConvertChecked<float, double>(xs.Slice(i * c, c), xi);
+            TensorPrimitives.Subtract(xi, mean, delta);               // delta = x − mean
+            TensorPrimitives.Divide(delta, i + 1.0, t);
+            TensorPrimitives.Add(mean, t, mean);                      // mean += delta / n
+            TensorPrimitives.Subtract(xi, mean, t);
+            TensorPrimitives.FusedMultiplyAdd(delta, t, m2, m2);      // m2 += delta·(x − mean), one rounding, as libtorch's build
+        }
+        TensorPrimitives.Divide(m2, rows - 1.0, t);
+        var xvar = empty(dims.Length == 2 ? [1, 1, c] : [1, c]);
+        TensorPrimitives.ConvertTruncating<double, float>(t, MemoryMarshal.Cast<byte, float>(xvar.bytes)); // round to nearest
+        return xvar;
     }
 
     private static long[] ReducedDims(Tensor x) => x.dim() switch
