@@ -158,11 +158,17 @@ public class LayerTests
             if (trial % 3 == 0) x = x.tanh();
             using var fast = new BatchNorm1d(shape[^1]);
             using var reference = new BatchNorm1d(shape[^1]);
+            fast.RunningMean.fill_(0.5f); // a running mean that moves is not vacuous
+            reference.RunningMean.fill_(0.5f);
             var @out = fast.Forward(x, ForwardMode.Train);
             var want = reference.Forward(x.detach().requires_grad_(true), ForwardMode.Train).detach();
             Assert.True(@out.equal(want).all().item<bool>(), $"trial {trial}: shape ({string.Join(", ", shape)}), scale {scale}, offset {offset}");
-            Assert.True(fast.RunningVar.equal(reference.RunningVar).all().item<bool>());
-            Assert.True(fast.RunningMean.equal(reference.RunningMean).all().item<bool>());
+            // The running statistics as the lecture's running.mul_(0.9).add_(0.1·batch) rounds them, from the reference's own batch statistics.
+            long[] dims = shape.Length == 3 ? [0, 1] : [0];
+            var wantMean = ones(shape[^1]).mul_(0.5).mul_(0.9).add_(x.mean(dims, keepdim: false) * 0.1);
+            var wantVar = ones(shape[^1]).mul_(0.9).add_(x.var(dims, unbiased: true, keepdim: false) * 0.1);
+            Assert.True(fast.RunningMean.equal(wantMean).all().item<bool>() && reference.RunningMean.equal(wantMean).all().item<bool>());
+            Assert.True(fast.RunningVar.equal(wantVar).all().item<bool>() && reference.RunningVar.equal(wantVar).all().item<bool>());
         }
     }
 
