@@ -17,14 +17,16 @@ public static class BackwardKinds
     };
 
     /// <summary>
-    /// Which version of a backward's arithmetic made a checkpoint. Bitwise resumption holds only within one
-    /// revision, so <c>--resume</c> refuses a checkpoint of another; bump it when a backward rounds differently.
-    /// Manual 1 was the earlier backward written with libtorch ops; 2 is <see cref="ManualStep"/>.
+    /// Which version of a backward's arithmetic made a checkpoint of <paramref name="model"/>. Bitwise resumption holds
+    /// only within one revision, so <c>--resume</c> refuses a checkpoint of another; bump it when a backward rounds
+    /// differently. Manual 1 was the earlier backward written with libtorch ops; the MLP's 2 is <see cref="ManualStep"/>;
+    /// the WaveNet's manual 2 was the layers' first backward, 3 the batchnorm backward with its 1/n moved inside.
     /// </summary>
-    public static int Revision(this BackwardKind kind) => kind switch
+    public static int Revision(this BackwardKind kind, ModelKind model) => (kind, model) switch
     {
-        BackwardKind.Manual => 2,
-        BackwardKind.Autograd => 1,
+        (BackwardKind.Manual, ModelKind.Mlp) => 2,
+        (BackwardKind.Manual, ModelKind.WaveNet) => 3,
+        (BackwardKind.Autograd, ModelKind.Mlp or ModelKind.WaveNet) => 1,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

@@ -95,13 +95,12 @@ public sealed class BatchNorm1d : Layer
         return FusedBackward(dout, gamma, varInv, xhat, dout.sum(dims, keepdim: false), (dout * xhat).sum(dims, keepdim: false));
     }
 
-    /// <summary>The formula with Σ dout (= dbeta) and Σ(dout·xhat) (= dgamma) already summed; in-place on fresh tensors.</summary>
+    /// <summary>The formula with Σ dout (= dbeta) and Σ(dout·xhat) (= dgamma) already summed, the 1/n moved inside:
+    /// <c>gamma·var_inv · (dout − Σ dout/n − xhat·Σ(dout·xhat)/(n−1))</c>, three ops on one fresh tensor.</summary>
     private static Tensor FusedBackward(Tensor dout, Tensor gamma, Tensor varInv, Tensor xhat, Tensor dbeta, Tensor dgamma)
     {
         long n = dout.numel() / dout.size(-1);
-        var scale = gamma * varInv / n;
-        var dvar = xhat.mul(n / (n - 1.0)).mul_(dgamma); // n/(n−1)·xhat·Σ(dout·xhat)
-        return dout.mul(n).sub_(dbeta).sub_(dvar).mul_(scale);
+        return dout.add(dbeta, alpha: -1.0 / n).addcmul_(xhat, dgamma, value: -1.0 / (n - 1)).mul_(gamma * varInv);
     }
 
     /// <summary>
