@@ -115,16 +115,19 @@ public sealed class CheckpointTests : IDisposable
 
         var c = CheckpointFile.Read(path);
         Assert.Equal(1, c.BackwardRevision);
+        AssertResumesOrRefuses(c, resumes, "the checkpoint was made by an earlier manual backward (revision 1), which rounds differently from this program's (revision 2), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
+    }
+
+    /// <summary>Resuming <paramref name="c"/> starts at its step 0, or is refused with a one-line error containing <paramref name="refusal"/>.</summary>
+    private static void AssertResumesOrRefuses(Checkpoint c, bool resumes, string refusal)
+    {
         if (resumes)
         {
             using var run = TrainingRun.Resume(c);
             Assert.Equal(0, run.Step);
         }
         else
-        {
-            var e = Assert.Throws<CheckpointException>(() => TrainingRun.Resume(c));
-            Assert.Equal("the checkpoint was made by an earlier manual backward (revision 1), which rounds differently from this program's (revision 2), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).", e.Message);
-        }
+            Assert.Contains(refusal, Assert.Throws<CheckpointException>(() => TrainingRun.Resume(c)).Message);
     }
 
     /// <summary>The WaveNet's manual backward rounds differently since its batchnorm's 1/n moved inside (revision 3); the
@@ -142,14 +145,7 @@ public sealed class CheckpointTests : IDisposable
             CheckpointFile.Write(path, run.ToCheckpoint() with { BackwardRevision = 2 });
         var c = CheckpointFile.Read(path);
         Assert.Equal(2, c.BackwardRevision);
-        if (resumes)
-        {
-            using var run = TrainingRun.Resume(c);
-            Assert.Equal(0, run.Step);
-        }
-        else
-            Assert.Contains("(revision 2), which rounds differently from this program's (revision 3)",
-                Assert.Throws<CheckpointException>(() => TrainingRun.Resume(c)).Message);
+        AssertResumesOrRefuses(c, resumes, "(revision 2), which rounds differently from this program's (revision 3)");
     }
 
     [Fact]
