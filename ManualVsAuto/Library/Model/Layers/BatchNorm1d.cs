@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -106,22 +107,32 @@ public sealed class BatchNorm1d : Layer
     /// <summary>
     /// <c>x.var(dims, unbiased: true, keepdim: true)</c>, bit for bit: libtorch's CPU kernel runs Welford's algorithm
     /// in double, row by row, one scalar division per element (≈ 125 µs for (32, 4, 128)); the same arithmetic
-    /// vectorised over the channels takes ≈ 15 µs. Only for float32 input that needs no graph (the manual backward,
-    /// checks that only look); autograd's graph needs libtorch's own <c>var</c>.
+    /// vectorised over the channels takes ≈ 15 µs. Only for float32 or float64 input that needs no graph (the manual
+    /// backward, checks and finite differences that only look); autograd's graph needs libtorch's own <c>var</c>.
     /// </summary>
     private static Tensor BatchVariance(Tensor x, long[] dims)
     {
-        if (x.requires_grad || x.dtype != ScalarType.Float32 || x.device_type != TorchSharp.DeviceType.CPU || !x.is_contiguous())
+        if (x.requires_grad || x.device_type != TorchSharp.DeviceType.CPU || !x.is_contiguous())
             return x.var(dims, unbiased: true, keepdim: true);
+        return x.dtype switch
+        {
+            ScalarType.Float32 => BatchVariance<float>(x, dims),
+            ScalarType.Float64 => BatchVariance<double>(x, dims),
+            _ => x.var(dims, unbiased: true, keepdim: true),
+        };
+    }
+
+    private static Tensor BatchVariance<T>(Tensor x, long[] dims) where T : unmanaged, INumberBase<T>
+    {
         int c = (int)x.size(-1);
         long rows = x.numel() / c;
-        var xs = MemoryMarshal.Cast<byte, float>(x.bytes);
+        var xs = MemoryMarshal.Cast<byte, T>(x.bytes);
         Span<double> work = c <= 512 ? stackalloc double[5 * c] : new double[5 * c];
         work.Clear();
         Span<double> mean = work[..c], m2 = work.Slice(c, c), xi = work.Slice(2 * c, c), delta = work.Slice(3 * c, c), t = work[(4 * c)..];
         for (int i = 0; i < rows; i++)
         {
-            TensorPrimitives.ConvertChecked<float, double>(xs.Slice(i * c, c), xi);
+            TensorPrimitives.ConvertChecked<T, double>(xs.Slice(i * c, c), xi);
             TensorPrimitives.Subtract(xi, mean, delta);               // delta = x − mean
             TensorPrimitives.Divide(delta, i + 1.0, t);
             TensorPrimitives.Add(mean, t, mean);                      // mean += delta / n
@@ -129,8 +140,8 @@ public sealed class BatchNorm1d : Layer
             TensorPrimitives.FusedMultiplyAdd(delta, t, m2, m2);      // m2 += delta·(x − mean), one rounding, as libtorch's build
         }
         TensorPrimitives.Divide(m2, rows - 1.0, t);
-        var xvar = empty(dims.Length == 2 ? [1, 1, c] : [1, c]);
-        TensorPrimitives.ConvertTruncating<double, float>(t, MemoryMarshal.Cast<byte, float>(xvar.bytes)); // round to nearest
+        var xvar = empty(dims.Length == 2 ? [1, 1, c] : [1, c], dtype: x.dtype);
+        TensorPrimitives.ConvertTruncating<double, T>(t, MemoryMarshal.Cast<byte, T>(xvar.bytes)); // to float32: round to nearest
         return xvar;
     }
 
