@@ -63,7 +63,8 @@ public sealed class BatchNorm1d : Layer
     }
 
     /// <summary><c>running.mul_(1 − momentum).add_(momentum·batch)</c> in one loop over C floats, each product and the
-    /// sum rounded to float32 as those libtorch ops round them (8 calls took ≈ 13 µs).</summary>
+    /// sum rounded to float32 as those libtorch ops round them (8 calls took ≈ 13 µs). A float64 batch (float64 copies of
+    /// the parameters) is rounded to float32 first.</summary>
     private void MoveRunning(Tensor running, Tensor batch)
     {
         using var _ = no_grad();
@@ -82,7 +83,8 @@ public sealed class BatchNorm1d : Layer
         var dgamma = (dout * xhat).sum(dims, keepdim: false);
         Beta.Grad = dbeta;
         Gamma.Grad = dgamma;
-        return FusedBackward(dout, Gamma.Value, varInv, xhat, dbeta, dgamma);
+        var dx = FusedBackward(dout, Gamma.Value, varInv, xhat, dbeta, dgamma);
+        return dx;
     }
 
     /// <summary>
@@ -112,7 +114,8 @@ public sealed class BatchNorm1d : Layer
     /// </summary>
     private static Tensor BatchVariance(Tensor x, long[] dims)
     {
-        if (x.requires_grad || x.device_type != TorchSharp.DeviceType.CPU || !x.is_contiguous())
+        // From 32,768 rows on (libtorch's grain size) libtorch may split the reduction across threads and merge the parts.
+        if (x.requires_grad || x.device_type != TorchSharp.DeviceType.CPU || !x.is_contiguous() || x.numel() / x.size(-1) >= 32_768)
             return x.var(dims, unbiased: true, keepdim: true);
         return x.dtype switch
         {
