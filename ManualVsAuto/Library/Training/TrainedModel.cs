@@ -44,6 +44,10 @@ public sealed record LayerInference(Sequential Model, int BlockSize) : ITrainedM
     /// </summary>
     public const int Chunk = 32;
 
+    /// <summary>Chunks between two <see cref="ProcessMemory.TrimNativeHeap"/>s: without them glibc's heap grew by ≈ 270 KiB
+    /// of free space per chunk, to ≈ 900 MiB over one evaluation; trimmed every 64 chunks it stays within ≈ 100 MiB of training's.</summary>
+    public const int TrimEvery = 64;
+
     public double SplitLoss(Examples split)
     {
         using var _ = no_grad();
@@ -54,6 +58,7 @@ public sealed record LayerInference(Sequential Model, int BlockSize) : ITrainedM
             var (X, Y) = split.Slice(start, (int)Math.Min(Chunk, split.Count - start));
             var logits = Model.Forward(X, ForwardMode.Eval);
             sum += F.cross_entropy(logits, Y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
+            if ((start / Chunk + 1) % TrimEvery == 0) ProcessMemory.TrimNativeHeap();
         }
         return sum / split.Count;
     }
