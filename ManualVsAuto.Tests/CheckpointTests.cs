@@ -124,7 +124,7 @@ public sealed class CheckpointTests : IDisposable
         var bytes = File.ReadAllBytes(path);
         int jsonLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12));
         string json = System.Text.Encoding.UTF8.GetString(bytes, 16, jsonLength);
-        string field = $",\"backwardRevision\":{kind.Revision()}";
+        string field = $",\"backwardRevision\":{kind.Revision(ModelKind.Mlp)}";
         Assert.Contains(field, json);
         var oldJson = System.Text.Encoding.UTF8.GetBytes(json.Replace(field, ""));
         var old = bytes[..12].Concat(BitConverter.GetBytes((uint)oldJson.Length)).Concat(oldJson).Concat(bytes[(16 + jsonLength)..]).ToArray();
@@ -132,8 +132,37 @@ public sealed class CheckpointTests : IDisposable
 
         var c = CheckpointFile.Read(path);
         Assert.Equal(1, c.BackwardRevision);
-        var e = Assert.Throws<CheckpointException>(() => TrainingRun.Resume(c));
-        Assert.Equal($"the checkpoint was made by an earlier {kind.Name()} backward (revision 1), which rounds differently from this program's (revision 2), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).", e.Message);
+        AssertResumesOrRefuses(c, resumes: false, $"the checkpoint was made by an earlier {kind.Name()} backward (revision 1), which rounds differently from this program's (revision 2), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
+    }
+
+    /// <summary>Resuming <paramref name="c"/> starts at its step 0, or is refused with a one-line error containing <paramref name="refusal"/>.</summary>
+    private static void AssertResumesOrRefuses(Checkpoint c, bool resumes, string refusal)
+    {
+        if (resumes)
+        {
+            using var run = TrainingRun.Resume(c);
+            Assert.Equal(0, run.Step);
+        }
+        else
+            Assert.Contains(refusal, Assert.Throws<CheckpointException>(() => TrainingRun.Resume(c)).Message);
+    }
+
+    /// <summary>The WaveNet's manual backward rounds differently since its batchnorm's 1/n moved inside (revision 3); the
+    /// MLP's did not change (2). A revision-2 manual checkpoint resumes for the MLP and is refused for the WaveNet.</summary>
+    [Theory]
+    [InlineData(ModelKind.Mlp, true)]
+    [InlineData(ModelKind.WaveNet, false)]
+    public void ARevisionTwoManualCheckpointResumesOnlyForTheMlp(ModelKind model, bool resumes)
+    {
+        Assert.Equal(2, BackwardKind.Manual.Revision(ModelKind.Mlp));
+        Assert.Equal(3, BackwardKind.Manual.Revision(ModelKind.WaveNet));
+        string path = PathOf("rev2.ckpt");
+        var settings = TrainingSettings.LectureDefaults(model) with { Steps = 10, Hidden = 8 };
+        using (var run = TrainingRun.Start(settings, "sha"))
+            CheckpointFile.Write(path, run.ToCheckpoint() with { BackwardRevision = 2 });
+        var c = CheckpointFile.Read(path);
+        Assert.Equal(2, c.BackwardRevision);
+        AssertResumesOrRefuses(c, resumes, "(revision 2), which rounds differently from this program's (revision 3)");
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
+using ManualVsAuto.Data;
 using ManualVsAuto.Model;
+using ManualVsAuto.Model.Layers;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -34,5 +36,26 @@ public class InferenceTests
         var h = tanh(p.bngain * (hpreact.to_type(ScalarType.Float32) - bn.Mean.ToTensor()) * (bn.Var.ToTensor() + 1e-5).pow(-0.5) + p.bnbias);
         double whole = F.cross_entropy(p.b2.addmm(h, p.W2), Y).item<float>();
         Assert.Equal(whole, new LayerInference(net, net.BlockSize).SplitLoss(train), 5);
+    }
+
+    /// <summary>The WaveNet's split loss runs <see cref="LayerInference.Chunk"/> rows at a time, the last chunk short, and
+    /// trims the native heap between chunks; the reference is one eval-mode forward over every example at once, as the
+    /// lecture's split_loss.</summary>
+    [Fact]
+    public void LayerInferenceLossInChunksEqualsTheWholeSplitComputation()
+    {
+        using var scope = NewDisposeScope();
+        var names = Enumerable.Range(0, 1000).Select(i => new string([.. Enumerable.Range(0, 2 + i % 7).Select(k => (char)('a' + (i * 7 + k * 5) % 26))])).ToList();
+        var split = new Examples(NameList.From(names), [.. Enumerable.Range(0, names.Count)], WaveNet.BlockSize);
+        Assert.NotEqual(0, split.Count % LayerInference.Chunk);
+        Assert.True(split.Count > 2 * LayerInference.TrimEvery * LayerInference.Chunk);
+        var g = new Generator(3);
+        using var model = WaveNet.Create(g, nHidden: 16);
+        using (no_grad()) // running statistics other than 0 and 1, so eval mode is not the identity
+            foreach (var bn in model.Layers.OfType<BatchNorm1d>()) { bn.RunningMean.uniform_(-0.5, 0.5, generator: g); bn.RunningVar.uniform_(0.5, 2, generator: g); }
+
+        var (X, Y) = split.Slice(0, (int)split.Count);
+        double whole = F.cross_entropy(model.Forward(X, ForwardMode.Eval), Y).item<float>();
+        Assert.Equal(whole, new LayerInference(model, WaveNet.BlockSize).SplitLoss(split), 5);
     }
 }

@@ -142,6 +142,50 @@ public class LayerTests
         Assert.False(Cmp.CompareValues("x", wrongDx, reference[^1], Tolerance.Training).Passed);
     }
 
+    /// <summary>Without a graph the batch variance is computed in C# (libtorch's Welford in double, vectorised); with one it is
+    /// libtorch's <c>var</c>. The two forwards must agree bit for bit (the step-0 loss is PyTorch's to every digit), on 2-D and
+    /// 3-D input, at any scale and offset (Welford's rounding shows most on a large mean), and in every mode's statistics.</summary>
+    [Fact]
+    public void BatchNormForwardWithoutAGraphIsBitForBitTheAutogradForward()
+    {
+        var g = new Generator(13);
+        long[][] shapes = [[32, 4, 128], [32, 2, 128], [32, 128], [2, 5], [3, 2, 7], [200, 600]];
+        for (int trial = 0; trial < 60; trial++)
+        {
+            using var scope = NewDisposeScope();
+            var shape = shapes[trial % shapes.Length];
+            float scale = (float)Math.Exp(4 * rand(1, generator: g).item<float>() - 2), offset = 10 * randn(1, generator: g).item<float>();
+            var x = randn(shape, generator: g) * scale + offset;
+            if (trial % 3 == 0) x = x.tanh();
+            using var fast = new BatchNorm1d(shape[^1]);
+            using var reference = new BatchNorm1d(shape[^1]);
+            fast.RunningMean.fill_(0.5f); // a running mean that moves is not vacuous
+            reference.RunningMean.fill_(0.5f);
+            var @out = fast.Forward(x, ForwardMode.Train);
+            var want = reference.Forward(x.detach().requires_grad_(true), ForwardMode.Train).detach();
+            Assert.True(@out.equal(want).all().item<bool>(), $"trial {trial}: shape ({string.Join(", ", shape)}), scale {scale}, offset {offset}");
+            // The running statistics as the lecture's running.mul_(0.9).add_(0.1·batch) rounds them, from the reference's own batch statistics.
+            long[] dims = shape.Length == 3 ? [0, 1] : [0];
+            var wantMean = ones(shape[^1]).mul_(0.5).mul_(0.9).add_(x.mean(dims, keepdim: false) * 0.1);
+            var wantVar = ones(shape[^1]).mul_(0.9).add_(x.var(dims, unbiased: true, keepdim: false) * 0.1);
+            Assert.True(fast.RunningMean.equal(wantMean).all().item<bool>() && reference.RunningMean.equal(wantMean).all().item<bool>());
+            Assert.True(fast.RunningVar.equal(wantVar).all().item<bool>() && reference.RunningVar.equal(wantVar).all().item<bool>());
+        }
+        // In float64 a last-bit difference in the variance shows in the output (in float32 it mostly rounds away): here
+        // a Welford step whose m2 update is not one fused multiply-add, as libtorch's build computes it, fails.
+        for (int trial = 0; trial < 12; trial++)
+        {
+            using var scope = NewDisposeScope();
+            var shape = shapes[trial % shapes.Length];
+            var x = randn(shape, dtype: ScalarType.Float64, generator: g) * 3 + 5;
+            using var layer = new BatchNorm1d(shape[^1]);
+            var @out = layer.Forward(x, ForwardMode.Probe);
+            var want = layer.Forward(x.detach().requires_grad_(true), ForwardMode.Probe).detach();
+            Assert.Equal(ScalarType.Float64, @out.dtype);
+            Assert.True(@out.equal(want).all().item<bool>(), $"float64 trial {trial}: shape ({string.Join(", ", shape)})");
+        }
+    }
+
     /// <summary>The lecture's batchnorm: unbiased variance over n = B·T for 3-D input, running statistics moved by momentum 0.1 in
     /// training only; eval normalises with them. Expected values are computed here element by element in double.</summary>
     [DataFact]

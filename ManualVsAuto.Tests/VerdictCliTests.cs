@@ -11,7 +11,7 @@ public class VerdictCliTests
 {
     [DataTheory]
     [InlineData("2", "64")]
-    [InlineData("3", "257")]
+    [InlineData("3", "128")]
     public void IllConditionedFloat32RowsPassOnTheFloat64Evidence(string batch, string hidden)
     {
         var r = CliRunner.Run("check", "--batch-size", batch, "--hidden", hidden, "--numeric", "off", "--format", "json");

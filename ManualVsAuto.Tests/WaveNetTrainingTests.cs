@@ -1,4 +1,5 @@
 using ManualVsAuto.Model;
+using ManualVsAuto.Model.Layers;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
 
@@ -44,6 +45,26 @@ public sealed class WaveNetTrainingTests : IDisposable
             double moved = (a.detach() - p0).abs().max().item<float>();
             Assert.True(diff <= 1e-5 * scale, $"{name}: max |manual − autograd| = {diff:e2} > 1e-5·{scale:F2}");
             Assert.True(moved > 100 * diff, $"{name} barely trained: moved {moved:e2}"); // the comparison is not vacuous
+        }
+    }
+
+    /// <summary>The manual step's update is one loop over each parameter's memory; it must round as libtorch's
+    /// <c>add_(grad, alpha: −lr)</c> (optim.SGD's op, a fused multiply-add) does, bit for bit, so it changes no result.</summary>
+    [Fact]
+    public void ManualStepUpdatesAsAddWithAlphaDoes()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(1);
+        var Xb = randint(0, 27, [32, WaveNet.BlockSize], generator: g);
+        var Yb = randint(0, 27, [32], generator: g);
+        using var stepped = new ManualLayerTrainer(WaveNet.Create(new Generator(WaveNet.LectureSeed), nHidden: 32));
+        using var reference = new ManualLayerTrainer(WaveNet.Create(new Generator(WaveNet.LectureSeed), nHidden: 32));
+        stepped.Step(Xb, Yb, 0.1);
+        reference.Backward(Xb, Yb, ForwardMode.Train);
+        foreach (var (s, r) in stepped.Model.Parameters.Zip(reference.Model.Parameters))
+        {
+            Assert.True(r.Grad!.abs().max().item<float>() > 0); // the update moves something
+            Assert.True(s.Value.equal(r.Value.add_(r.Grad!, alpha: -0.1)).all().item<bool>(), r.Name);
         }
     }
 

@@ -6,7 +6,9 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Benchmarks;
 
-/// <summary>One training step of makemore part 5's WaveNet (n_embd 24, n_hidden 128, block size 8, batch 32), the layers' manual backward vs autograd.</summary>
+/// <summary>One training step of makemore part 5's WaveNet (n_embd 24, n_hidden 128, block size 8, batch 32), the layers' manual
+/// backward vs autograd. Both run the layers' one forward, to the same bits; without a graph to record, batchnorm's variance
+/// takes its C# path (libtorch's <c>var</c> replicated), which the manual step gains and autograd, needing the graph, cannot.</summary>
 public class WaveNetStepBenchmark : StepBenchmark
 {
     /// <summary>libtorch intra-op threads: one, as <c>train</c> runs by default (on this shared 2-core machine two threads

@@ -13,8 +13,8 @@ public static class FusedBackward
         using var _ = no_grad();
         long n = logits.shape[0];
         var dlogits = F.softmax(logits, 1);
-        dlogits.index_put_(dlogits.index(arange(n), Yb) - 1.0, arange(n), Yb);
-        return dlogits / n;
+        // In place on the fresh softmax: p − 0 and p − 1 round as the indexed subtraction did.
+        return dlogits.sub_(F.one_hot(Yb, logits.shape[1])).div_(n);
     }
 
     /// <summary>

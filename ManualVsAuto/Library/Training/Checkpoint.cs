@@ -40,7 +40,7 @@ public sealed record Checkpoint(
     BatchNormStats? BatchNorm)
 {
     /// <summary>The <see cref="BackwardKinds.Revision"/> of the backward that made it (1 in files that predate the field).</summary>
-    public int BackwardRevision { get; init; } = Settings.Backward.Revision();
+    public int BackwardRevision { get; init; } = Settings.Backward.Revision(Settings.Model);
 
     public bool Complete => Step >= Settings.Steps;
 
@@ -54,9 +54,9 @@ public sealed record Checkpoint(
     /// <summary>Fails unless this program's backward is the one that made the checkpoint, so resuming continues it bitwise.</summary>
     public void EnsureResumable()
     {
-        if (BackwardRevision != Settings.Backward.Revision())
+        if (BackwardRevision != Settings.Backward.Revision(Settings.Model))
             throw new CheckpointException(
-                $"the checkpoint was made by an earlier {Settings.Backward.Name()} backward (revision {BackwardRevision}), which rounds differently from this program's (revision {Settings.Backward.Revision()}), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
+                $"the checkpoint was made by an earlier {Settings.Backward.Name()} backward (revision {BackwardRevision}), which rounds differently from this program's (revision {Settings.Backward.Revision(Settings.Model)}), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
     }
 
     /// <param name="state">The model's parameters (and running statistics), by name.</param>

@@ -53,14 +53,15 @@ public static class Inference
     }
 
     /// <summary>The examples in chunks of <see cref="LayerInference.Chunk"/>, each in its own dispose scope (ended when
-    /// the next one is made), the freed memory given back to the system after each (<see cref="NativeHeap"/>).</summary>
+    /// the next one is made), the freed memory given back to the system every <see cref="LayerInference.TrimEvery"/> chunks.</summary>
     internal static IEnumerable<(Tensor X, Tensor Y)> Chunks(Examples split)
     {
+        long chunks = 0;
         for (long start = 0; start < split.Count; start += LayerInference.Chunk)
         {
             using (var scope = NewDisposeScope())
                 yield return split.Slice(start, (int)Math.Min(LayerInference.Chunk, split.Count - start));
-            NativeHeap.Trim();
+            if (++chunks % LayerInference.TrimEvery == 0) ProcessMemory.TrimNativeHeap();
         }
     }
 

@@ -4,6 +4,7 @@ using ManualVsAuto.Model.Layers;
 using Parameter = TorchSharp.Modules.Parameter;
 using SGD = TorchSharp.Modules.SGD;
 using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using F = TorchSharp.torch.nn.functional;
 
 namespace ManualVsAuto.Training;
@@ -43,10 +44,13 @@ public abstract class LayerTrainer(Sequential model) : IModelTrainer
 /// <summary>The WaveNet trained on the layers' hand-written backward alone: no autograd graph, no <c>backward()</c>.</summary>
 public sealed class ManualLayerTrainer : LayerTrainer
 {
+    private readonly IReadOnlyList<LayerParameter> parameters;
+
     /// <param name="model">Updated in place; its parameters' <c>requires_grad</c> is switched off.</param>
     public ManualLayerTrainer(Sequential model) : base(model)
     {
-        foreach (var p in model.Parameters) p.Value.requires_grad_(false);
+        parameters = model.Parameters;
+        foreach (var p in parameters) p.Value.requires_grad_(false);
     }
 
     public override BackwardKind Kind => BackwardKind.Manual;
@@ -54,8 +58,13 @@ public sealed class ManualLayerTrainer : LayerTrainer
     public override Tensor Step(Tensor Xb, Tensor Yb, double lr)
     {
         var loss = Backward(Xb, Yb, ForwardMode.Train);
-        // The lecture's update, p.data += -lr * p.grad, as one op per parameter (what optim.SGD does).
-        foreach (var p in Model.Parameters) p.Value.add_(p.Grad!, alpha: -lr);
+        // The lecture's update, p.data += -lr * p.grad: libtorch's add_(grad, alpha: −lr) (what optim.SGD does) is one
+        // fused multiply-add per element; the same loop over each parameter's memory saves 16 calls into libtorch.
+        foreach (var p in parameters)
+        {
+            var value = FusedStepState.Floats(p.Value);
+            TensorPrimitives.FusedMultiplyAdd(FusedStepState.Floats(p.Grad!), (float)-lr, value, value);
+        }
         return loss;
     }
 

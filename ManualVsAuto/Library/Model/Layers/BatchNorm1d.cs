@@ -1,4 +1,7 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ManualVsAuto.Model.Layers;
 
@@ -58,7 +61,7 @@ public sealed class BatchNorm1d : Layer
         {
             var dims = ReducedDims(x);
             xmean = x.mean(dims, keepdim: true);         // batch mean
-            xvar = x.var(dims, unbiased: true, keepdim: true); // batch variance, Bessel-corrected
+            xvar = BatchVariance(x, dims); // batch variance, Bessel-corrected
         }
         var std = (xvar + Eps).sqrt();
         xhat = (x - xmean) / std; // normalise to unit variance
@@ -66,11 +69,24 @@ public sealed class BatchNorm1d : Layer
         var @out = Gamma.Value * xhat + Beta.Value;
         if (mode == ForwardMode.Train)
         {
-            using var _ = no_grad();
-            RunningMean.mul_(1 - Momentum).add_(xmean.view(-1) * Momentum);
-            RunningVar.mul_(1 - Momentum).add_(xvar.view(-1) * Momentum);
+            MoveRunning(RunningMean, xmean);
+            MoveRunning(RunningVar, xvar);
         }
         return @out;
+    }
+
+    /// <summary><c>running.mul_(1 − momentum).add_(momentum·batch)</c> in one loop over C floats, each product and the
+    /// sum rounded to float32 as those libtorch ops round them (8 calls took ≈ 13 µs). A float64 batch (float64 copies of
+    /// the parameters) is rounded to float32 first.</summary>
+    private void MoveRunning(Tensor running, Tensor batch)
+    {
+        using var _ = no_grad();
+        var b = batch.dtype == ScalarType.Float32 ? batch.contiguous() : batch.to_type(ScalarType.Float32);
+        var r = MemoryMarshal.Cast<byte, float>(running.bytes);
+        TensorPrimitives.Multiply(r, (float)(1 - Momentum), r);
+        Span<float> moved = stackalloc float[r.Length];
+        TensorPrimitives.Multiply(MemoryMarshal.Cast<byte, float>(b.bytes), (float)Momentum, moved);
+        TensorPrimitives.Add(r, moved, r);
     }
 
     public override Tensor Backward(Tensor dout)
@@ -80,7 +96,8 @@ public sealed class BatchNorm1d : Layer
         var dgamma = (dout * xhat).sum(dims, keepdim: false);
         Beta.Grad = dbeta.view(Beta.Value.shape);
         Gamma.Grad = dgamma.view(Gamma.Value.shape);
-        return FusedBackward(dout, Gamma.Value, varInv, xhat, dbeta, dgamma);
+        var dx = FusedBackward(dout, Gamma.Value, varInv, xhat, dbeta, dgamma);
+        return dx;
     }
 
     /// <summary>
@@ -94,13 +111,54 @@ public sealed class BatchNorm1d : Layer
         return FusedBackward(dout, gamma, varInv, xhat, dout.sum(dims, keepdim: false), (dout * xhat).sum(dims, keepdim: false));
     }
 
-    /// <summary>The formula with Σ dout (= dbeta) and Σ(dout·xhat) (= dgamma) already summed; in-place on fresh tensors.</summary>
+    /// <summary>The formula with Σ dout (= dbeta) and Σ(dout·xhat) (= dgamma) already summed, the 1/n moved inside:
+    /// <c>gamma·var_inv · (dout − Σ dout/n − xhat·Σ(dout·xhat)/(n−1))</c>, three ops on one fresh tensor.</summary>
     private static Tensor FusedBackward(Tensor dout, Tensor gamma, Tensor varInv, Tensor xhat, Tensor dbeta, Tensor dgamma)
     {
         long n = dout.numel() / dout.size(-1);
-        var scale = gamma * varInv / n;
-        var dvar = xhat.mul(n / (n - 1.0)).mul_(dgamma); // n/(n−1)·xhat·Σ(dout·xhat)
-        return dout.mul(n).sub_(dbeta).sub_(dvar).mul_(scale);
+        return dout.add(dbeta, alpha: -1.0 / n).addcmul_(xhat, dgamma, value: -1.0 / (n - 1)).mul_(gamma * varInv);
+    }
+
+    /// <summary>
+    /// <c>x.var(dims, unbiased: true, keepdim: true)</c>, bit for bit: libtorch's CPU kernel runs Welford's algorithm
+    /// in double, row by row, one scalar division per element (≈ 125 µs for (32, 4, 128)); the same arithmetic
+    /// vectorised over the channels takes ≈ 15 µs. Only for float32 or float64 input that needs no graph (the manual
+    /// backward, checks and finite differences that only look); autograd's graph needs libtorch's own <c>var</c>.
+    /// </summary>
+    private static Tensor BatchVariance(Tensor x, long[] dims)
+    {
+        // From 32,768 rows on (libtorch's grain size) libtorch may split the reduction across threads and merge the parts.
+        if (x.requires_grad || x.device_type != TorchSharp.DeviceType.CPU || !x.is_contiguous() || x.numel() / x.size(-1) >= 32_768)
+            return x.var(dims, unbiased: true, keepdim: true);
+        return x.dtype switch
+        {
+            ScalarType.Float32 => BatchVariance<float>(x, dims),
+            ScalarType.Float64 => BatchVariance<double>(x, dims),
+            _ => x.var(dims, unbiased: true, keepdim: true),
+        };
+    }
+
+    private static Tensor BatchVariance<T>(Tensor x, long[] dims) where T : unmanaged, INumberBase<T>
+    {
+        int c = (int)x.size(-1);
+        long rows = x.numel() / c;
+        var xs = MemoryMarshal.Cast<byte, T>(x.bytes);
+        Span<double> work = c <= 512 ? stackalloc double[5 * c] : new double[5 * c];
+        work.Clear();
+        Span<double> mean = work[..c], m2 = work.Slice(c, c), xi = work.Slice(2 * c, c), delta = work.Slice(3 * c, c), t = work[(4 * c)..];
+        for (int i = 0; i < rows; i++)
+        {
+            TensorPrimitives.ConvertChecked<T, double>(xs.Slice(i * c, c), xi);
+            TensorPrimitives.Subtract(xi, mean, delta);               // delta = x − mean
+            TensorPrimitives.Divide(delta, i + 1.0, t);
+            TensorPrimitives.Add(mean, t, mean);                      // mean += delta / n
+            TensorPrimitives.Subtract(xi, mean, t);
+            TensorPrimitives.FusedMultiplyAdd(delta, t, m2, m2);      // m2 += delta·(x − mean), one rounding, as libtorch's build
+        }
+        TensorPrimitives.Divide(m2, rows - 1.0, t);
+        var xvar = empty(dims.Length == 2 ? [1, 1, c] : [1, c], dtype: x.dtype);
+        TensorPrimitives.ConvertTruncating<double, T>(t, MemoryMarshal.Cast<byte, T>(xvar.bytes)); // to float32: round to nearest
+        return xvar;
     }
 
     private static long[] ReducedDims(Tensor x) => x.dim() switch
