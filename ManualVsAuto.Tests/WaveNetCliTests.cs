@@ -31,6 +31,17 @@ public sealed class WaveNetCliTests : IDisposable
         Assert.Empty(r.Stdout);
     }
 
+    /// <summary>train's own WaveNet estimate: one line, exit code 2, no checkpoint written.</summary>
+    [DataFact]
+    public void TrainRefusesABatchTooLargeForMemoryInOneLine()
+    {
+        string ckpt = Path.Combine(dir, "big.ckpt");
+        var r = Run("train", "--model", "wavenet", "--batch-size", "2000000000", "--checkpoint", ckpt);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Matches(@"^error: train --model wavenet with --hidden 128 and --batch-size 2000000000 needs about [\d,]+ GB of memory, but only .* is available; try a smaller --hidden or --batch-size\.$", r.Stderr.Trim());
+        Assert.False(File.Exists(ckpt));
+    }
+
     [Fact]
     public void CheckPlotIsTheMlpsOnly()
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using ManualVsAuto.Data;
 using ManualVsAuto.Model;
+using ManualVsAuto.Training;
 
 namespace ManualVsAuto.Cli;
 
@@ -30,15 +31,35 @@ public static class MemoryBudget
     /// </summary>
     public static double CheckWaveNet(long hidden, int batch, int elementSize, bool numeric)
     {
-        double activations = WaveNet.BlockSize * WaveNet.LectureNEmbd + (WaveNet.BlockSize - 1) * (double)hidden + Vocabulary.Size;
+        double activations = WaveNetActivations(hidden);
         double parameters = WaveNet.ParameterCount(nHidden: hidden);
         return elementSize * (7 * parameters + 22 * batch * activations) + (numeric ? 8 * (16 * parameters + 3 * batch * activations) : 0);
     }
 
-    /// <summary>train: parameters and one step's tensors, then the final evaluation over the whole training split
-    /// (about six hidden-layer activations per example; 4.4 GB measured at --hidden 1000).</summary>
-    public static double Train(long hidden, int batch, long trainExamples) =>
-        4 * (3 * Parameters(hidden) + 20.0 * batch * hidden + 6.0 * trainExamples * hidden + 30.0 * trainExamples);
+    /// <summary>
+    /// train: the parameters (values, gradients, optimiser state) and one step's activations at --batch-size, plus the
+    /// training examples, packed as block_size + 1 bytes each. The evaluation after training runs
+    /// <see cref="LayerInference.Chunk"/> examples at a time: no more than a step. Activations per example, measured
+    /// as peak RSS less the default run's (Release build): the MLP's fused step holds about 6.3 (n, n_hidden) tensors
+    /// (--hidden 2000 --batch-size 8192: +411 MiB), its autograd step 11.8 (+737 MiB); the WaveNet about 8 sets of its
+    /// activations for either backward (--batch-size 8192: +278 MiB manual, +341 MiB autograd). The factors below err low.
+    /// </summary>
+    public static double Train(TrainingSettings s, long trainExamples)
+    {
+        double data = (s.BlockSize + 1.0) * trainExamples;
+        if (s.Model == ModelKind.WaveNet)
+        {
+            double parameters = WaveNet.ParameterCount(nHidden: s.Hidden);
+            return 4 * (7 * parameters + 7.0 * s.BatchSize * WaveNetActivations(s.Hidden)) + data;
+        }
+        double perExample = s.Backward == BackwardKind.Manual ? 6 : 10;
+        return 4 * (3 * Parameters(s.Hidden) + perExample * s.BatchSize * s.Hidden) + data;
+    }
+
+    /// <summary>The WaveNet's activations per example: the embedding (8 × 24), the three blocks' outputs over 4, 2 and 1
+    /// positions (7 × n_hidden) and the logits.</summary>
+    private static double WaveNetActivations(long hidden) =>
+        WaveNet.BlockSize * WaveNet.LectureNEmbd + (WaveNet.BlockSize - 1) * (double)hidden + Vocabulary.Size;
 
     /// <summary>sample: the parameters, plus the batchnorm calibration over the training split for a mid-run checkpoint.</summary>
     public static double Sample(long hidden, long calibrationExamples) =>

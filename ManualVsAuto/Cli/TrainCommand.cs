@@ -118,8 +118,8 @@ public static class TrainCommand
             return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, p => Inference.Calibrate(p, data.Split.Train)), data, q.CheckpointPath);
         }
 
-        MemoryBudget.Ensure(MemoryBudget.Train(settings.Hidden, settings.BatchSize, data.Split.Train.Count),
-            $"train with --hidden {settings.Hidden} and --batch-size {settings.BatchSize} (its final evaluation runs over all {data.Split.Train.Count:N0} training examples)");
+        MemoryBudget.Ensure(MemoryBudget.Train(settings, data.Split.Train.Count),
+            $"train{(settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")} with --hidden {settings.Hidden} and --batch-size {settings.BatchSize}");
 
         using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed, extendTo, q.CheckpointPath);
         err.WriteLine(resumed is null
