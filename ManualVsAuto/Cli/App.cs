@@ -28,7 +28,8 @@ public static class App
         return Guard(() =>
         {
             var parsed = root.Parse(args);
-            if (parsed.Errors.Count > 0)
+            // --help wins over a missing argument: `workbook new --help` shows the help, not "Required argument missing".
+            if (parsed.Errors.Count > 0 && parsed.Action is not HelpWithExitCodes)
             {
                 Console.Error.WriteLine($"error: {ParseErrors.Describe(parsed)} See --help.");
                 return ExitCodes.Usage;
