@@ -104,6 +104,29 @@ public sealed class HardeningCliTests : CliTestFolder
         Assert.False(Directory.Exists(Path.Combine(dir, "nonexistnt")));
     }
 
+    /// <summary>--plot never replaces a checkpoint: not the run's own (same path), not an earlier run's.</summary>
+    [Fact]
+    public void PlotNeverOverwritesACheckpoint()
+    {
+        string same = Path.Combine(dir, "run.png");
+        var r = Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", same, "--plot", same);
+        AssertOneLineError(r, 2, "--plot and --checkpoint are the same file");
+        Assert.False(File.Exists(same));
+
+        string ckpt = Path.Combine(dir, "old.png");
+        Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", ckpt).ExitCode);
+        byte[] before = File.ReadAllBytes(ckpt);
+        var other = Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", Path.Combine(dir, "new.ckpt"), "--plot", ckpt);
+        AssertOneLineError(other, 2, "holds a ManualVsAuto checkpoint; not overwriting it");
+        Assert.Equal(before, File.ReadAllBytes(ckpt));
+        Assert.False(File.Exists(Path.Combine(dir, "new.ckpt")));
+
+        // A plot over an earlier plot is fine: only checkpoints are protected.
+        string png = Path.Combine(dir, "loss.png");
+        Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", Path.Combine(dir, "a.ckpt"), "--plot", png).ExitCode);
+        Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", Path.Combine(dir, "b.ckpt"), "--plot", png).ExitCode);
+    }
+
     [Fact]
     public void ACheckpointPathThatIsADirectoryIsNamedAsOne()
     {

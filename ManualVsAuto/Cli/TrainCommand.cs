@@ -74,7 +74,8 @@ public static class TrainCommand
     private static int Run(TrainRequest q)
     {
         if (q.Resume && q.Overwrite) throw new UserInputException("--resume and --overwrite contradict each other: pick one.");
-        if (q.PlotPath is not null) PngFile.Validate(q.PlotPath); // before the run, not after it
+        if (q.PlotPath is not null && PngFile.Validate(q.PlotPath) == Path.GetFullPath(q.CheckpointPath)) // before the run, not after it
+            throw new UserInputException($"--plot and --checkpoint are the same file ({q.PlotPath}): the plot would overwrite the checkpoint. Give them different paths.");
         var err = Console.Error;
         set_num_threads(Opt.CapThreads(q.Threads, err));
 
