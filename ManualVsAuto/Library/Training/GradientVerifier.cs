@@ -25,8 +25,13 @@ public static class GradientVerifier
         var q = trainer.Parameters.Copy(requiresGrad: true);
         using var net = new Mlp(q);
         F.cross_entropy(net.Forward(Xb, ForwardMode.Probe), Yb).backward();
-        return Compare(q.Named.Zip(manual.Named, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
+        var pairs = q.Named.Zip(manual.Named, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToDictionary(x => x.Name);
+        // In the layers' order (MlpParameters lists bngain and bnbias last, after W2 and b2), so that reversed it is
+        // the backward order and a mistake in dlogits is found at b2, not at bnbias.
+        return Compare(MlpForwardOrder.Select(name => pairs[name]).ToList());
     }
+
+    private static readonly string[] MlpForwardOrder = ["C", "W1", "b1", "bngain", "bnbias", "W2", "b2"];
 
     /// <summary>
     /// Each parameter's manual gradient against autograd's, at the training tolerance, listed in backward order (the
