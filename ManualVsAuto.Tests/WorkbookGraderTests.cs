@@ -187,6 +187,13 @@ public class WorkbookGraderTests
         Assert.False(fail.Passed);
         Assert.Equal(Outcome.Wrong, fail.Outcome);
         Assert.StartsWith("at step 0: dbngain", fail.Message);
+        // Every gradient off by the same factor, as a dlogits off by one would make them: named at b2, the first in
+        // backward order, not at C (the lecture's parameter order).
+        var allScaled = Answers.Of<IExercise4>(new()
+        {
+            ["Backward"] = a => Reference((MlpParameters)a[0]!, (Tensor)a[2]!, (Tensor)a[3]!).Map(g => g * 1.5),
+        });
+        Assert.StartsWith("at step 0: db2 ", WorkbookGrader.GradeTraining(allScaled, train, steps: 5).Message);
         Assert.Equal(Outcome.NotAttempted, WorkbookGrader.GradeTraining(Answers.Of<IExercise4>([]), train, steps: 50).Outcome);
     }
 }

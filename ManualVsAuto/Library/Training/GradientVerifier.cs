@@ -25,13 +25,9 @@ public static class GradientVerifier
         var q = trainer.Parameters.Copy(requiresGrad: true);
         using var net = new Mlp(q);
         F.cross_entropy(net.Forward(Xb, ForwardMode.Probe), Yb).backward();
-        var pairs = q.Named.Zip(manual.Named, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToDictionary(x => x.Name);
-        // In the layers' order (MlpParameters lists bngain and bnbias last, after W2 and b2), so that reversed it is
-        // the backward order and a mistake in dlogits is found at b2, not at bnbias.
-        return Compare(MlpForwardOrder.Select(name => pairs[name]).ToList());
+        // In the layers' order, not the lecture's (bngain and bnbias last), so that a mistake in dlogits is found at b2.
+        return Compare(q.InLayerOrder.Zip(manual.InLayerOrder, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
     }
-
-    private static readonly string[] MlpForwardOrder = ["C", "W1", "b1", "bngain", "bnbias", "W2", "b2"];
 
     /// <summary>
     /// Each parameter's manual gradient against autograd's, at the training tolerance, listed in backward order (the
