@@ -127,6 +127,22 @@ public sealed class HardeningCliTests : CliTestFolder
         Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", Path.Combine(dir, "b.ckpt"), "--plot", png).ExitCode);
     }
 
+    /// <summary>A truncated checkpoint in the way of a new run: the error says why, and does not offer --resume (which
+    /// would fail on it); the file is left as it was.</summary>
+    [Fact]
+    public void ATruncatedCheckpointInTheWayIsNotOfferedForResume()
+    {
+        string ckpt = Path.Combine(dir, "run.ckpt");
+        Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", ckpt).ExitCode);
+        byte[] part = File.ReadAllBytes(ckpt)[..200];
+        File.WriteAllBytes(ckpt, part);
+        var r = Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", ckpt);
+        AssertOneLineError(r, 2, "is truncated");
+        Assert.Contains("it cannot be resumed: pass --overwrite", r.Stderr);
+        Assert.DoesNotContain("--resume", r.Stderr);
+        Assert.Equal(part, File.ReadAllBytes(ckpt));
+    }
+
     [Fact]
     public void ACheckpointPathThatIsADirectoryIsNamedAsOne()
     {
