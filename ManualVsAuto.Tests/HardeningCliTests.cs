@@ -224,6 +224,17 @@ public class FailureTests
         Assert.Equal(70, App.Guard(() => throw new ExternalException("shape '[32, 27]' is invalid"), TextWriter.Null, debug: false));
     }
 
+    /// <summary>The WaveNet check's estimate grows with the batch without wrapping: 22 × 195,225,787 overflows an int to
+    /// 18, which made --numeric off estimate a few KB for a batch that needs about 19 TB.</summary>
+    [Fact]
+    public void WaveNetCheckEstimateDoesNotOverflowForHugeBatches()
+    {
+        double small = MemoryBudget.CheckWaveNet(128, 1_000, 4, numeric: false);
+        double huge = MemoryBudget.CheckWaveNet(128, 195_225_787, 4, numeric: false);
+        Assert.InRange(huge / small, 150_000, 200_000); // linear in the batch, up to the parameters' constant share
+        Assert.True(MemoryBudget.CheckWaveNet(128, int.MaxValue, 4, numeric: true) > huge);
+    }
+
     [Fact]
     public void MemoryBudgetRefusesOnlyWhatExceedsWhatIsAvailable()
     {

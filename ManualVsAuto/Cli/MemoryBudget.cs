@@ -32,7 +32,7 @@ public static class MemoryBudget
     {
         double activations = WaveNet.BlockSize * WaveNet.LectureNEmbd + (WaveNet.BlockSize - 1) * (double)hidden + Vocabulary.Size;
         double parameters = WaveNet.ParameterCount(nHidden: hidden);
-        return elementSize * (7 * parameters + 22 * batch * activations) + (numeric ? 8 * (16 * parameters + 3 * batch * activations) : 0);
+        return elementSize * (7 * parameters + 22.0 * batch * activations) + (numeric ? 8 * (16 * parameters + 3.0 * batch * activations) : 0);
     }
 
     /// <summary>train: parameters and one step's tensors, then the final evaluation over the whole training split
