@@ -93,6 +93,8 @@ public sealed class CliUsageTests : CliTestFolder
         Assert.Contains("--package", help.Stdout);
         Assert.Equal("", help.Stderr);
         AssertOneLineError(Run("workbook", "new"), 2, "Required argument missing");
+        AssertOneLineError(Run("trian", "--help"), 2, "did you mean train?");
+        AssertOneLineError(Run("train", "--sede", "3", "--help"), 2, "did you mean --seed?");
     }
 
     [Fact]
