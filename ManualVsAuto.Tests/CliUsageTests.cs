@@ -83,6 +83,20 @@ public sealed class CliUsageTests : CliTestFolder
         AssertOneLineError(Run("help", "trian"), 2, "trian");
     }
 
+    /// <summary>--help on a command with a required argument shows its help instead of the missing-argument error.</summary>
+    [Fact]
+    public void HelpWinsOverAMissingArgument()
+    {
+        var help = Run("workbook", "new", "--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("<DIR>", help.Stdout);
+        Assert.Contains("--package", help.Stdout);
+        Assert.Equal("", help.Stderr);
+        AssertOneLineError(Run("workbook", "new"), 2, "Required argument missing");
+        AssertOneLineError(Run("trian", "--help"), 2, "did you mean train?");
+        AssertOneLineError(Run("train", "--sede", "3", "--help"), 2, "did you mean --seed?");
+    }
+
     [Fact]
     public void VersionWorksOnTheDefaultCommandToo()
     {

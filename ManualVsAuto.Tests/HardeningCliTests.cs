@@ -105,6 +105,45 @@ public sealed class HardeningCliTests : CliTestFolder
         Assert.False(Directory.Exists(Path.Combine(dir, "nonexistnt")));
     }
 
+    /// <summary>--plot never replaces a checkpoint: not the run's own (same path), not an earlier run's.</summary>
+    [Fact]
+    public void PlotNeverOverwritesACheckpoint()
+    {
+        string same = Path.Combine(dir, "run.png");
+        var r = Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", same, "--plot", same);
+        AssertOneLineError(r, 2, "--plot and --checkpoint are the same file");
+        Assert.False(File.Exists(same));
+
+        string ckpt = Path.Combine(dir, "old.png");
+        Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", ckpt).ExitCode);
+        byte[] before = File.ReadAllBytes(ckpt);
+        var other = Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", Path.Combine(dir, "new.ckpt"), "--plot", ckpt);
+        AssertOneLineError(other, 2, "holds a ManualVsAuto checkpoint; not overwriting it");
+        Assert.Equal(before, File.ReadAllBytes(ckpt));
+        Assert.False(File.Exists(Path.Combine(dir, "new.ckpt")));
+
+        // A plot over an earlier plot is fine: only checkpoints are protected.
+        string png = Path.Combine(dir, "loss.png");
+        Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", Path.Combine(dir, "a.ckpt"), "--plot", png).ExitCode);
+        Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", Path.Combine(dir, "b.ckpt"), "--plot", png).ExitCode);
+    }
+
+    /// <summary>A truncated checkpoint in the way of a new run: the error says why, and does not offer --resume (which
+    /// would fail on it); the file is left as it was.</summary>
+    [Fact]
+    public void ATruncatedCheckpointInTheWayIsNotOfferedForResume()
+    {
+        string ckpt = Path.Combine(dir, "run.ckpt");
+        Assert.Equal(0, Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", ckpt).ExitCode);
+        byte[] part = File.ReadAllBytes(ckpt)[..200];
+        File.WriteAllBytes(ckpt, part);
+        var r = Run("train", "--data", Names(10), "--steps", "3", "--hidden", "4", "--checkpoint", ckpt);
+        AssertOneLineError(r, 2, "is truncated");
+        Assert.Contains("it cannot be resumed: pass --overwrite", r.Stderr);
+        Assert.DoesNotContain("--resume", r.Stderr);
+        Assert.Equal(part, File.ReadAllBytes(ckpt));
+    }
+
     [Fact]
     public void ACheckpointPathThatIsADirectoryIsNamedAsOne()
     {
@@ -184,6 +223,17 @@ public class FailureTests
         // Another native failure is not mistaken for one: it is an internal error.
         Assert.Null(App.OutOfMemory(new ExternalException("shape '[32, 27]' is invalid for input of size 10")));
         Assert.Equal(70, App.Guard(() => throw new ExternalException("shape '[32, 27]' is invalid"), TextWriter.Null, debug: false));
+    }
+
+    /// <summary>The WaveNet check's estimate grows with the batch without wrapping: 22 × 195,225,787 overflows an int to
+    /// 18, which made --numeric off estimate a few KB for a batch that needs about 19 TB.</summary>
+    [Fact]
+    public void WaveNetCheckEstimateDoesNotOverflowForHugeBatches()
+    {
+        double small = MemoryBudget.CheckWaveNet(128, 1_000, 4, numeric: false);
+        double huge = MemoryBudget.CheckWaveNet(128, 195_225_787, 4, numeric: false);
+        Assert.InRange(huge / small, 150_000, 200_000); // linear in the batch, up to the parameters' constant share
+        Assert.True(MemoryBudget.CheckWaveNet(128, int.MaxValue, 4, numeric: true) > huge);
     }
 
     [Fact]

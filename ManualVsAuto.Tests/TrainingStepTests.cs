@@ -77,7 +77,7 @@ public class TrainingStepTests
             using var step = NewDisposeScope();
             var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
             var rows = GradientVerifier.Verify(trainer, Xb, Yb);
-            Assert.Equal(["bnbias", "bngain", "b2", "W2", "b1", "W1", "C"], rows.Select(r => r.Name));
+            Assert.Equal(["b2", "W2", "bnbias", "bngain", "b1", "W1", "C"], rows.Select(r => r.Name));
             Assert.All(rows, r => Assert.True(r.Passed, ReportText.Detail(r)));
             Assert.All(rows, r => Assert.Same(Tolerance.Training, r.Tolerance));
             // allclose's rule broken at the worst element
@@ -134,6 +134,26 @@ public class TrainingStepTests
 
         var ok = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
         Assert.Equal(TrainingOutcome.Completed, ok.Outcome);
+    }
+
+    /// <summary>The MLP's rows come in backward order (b2, W2, bnbias, bngain, b1, W1, C): a mistake at the top of the
+    /// backward (every gradient scaled, as a dlogits off by a factor would) is found at b2, not at bnbias.</summary>
+    [DataFact]
+    public void VerificationListsTheMlpsParametersInBackwardOrder()
+    {
+        BackwardPass scaled = (p, s, Xb) =>
+        {
+            FusedStep.Backward(p, s, Xb);
+            foreach (var g in s.Grads.All) g.mul_(1.5);
+        };
+        var g = new Generator(MlpConfig.LectureSeed);
+        using var trainer = new FusedTrainer(MlpParameters.Init(new MlpConfig(NHidden: 32), g), scaled);
+        var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
+        var rows = trainer.Verify(Xb, Yb);
+        Assert.Equal(["b2", "W2", "bnbias", "bngain", "b1", "W1", "C"], rows.Select(r => r.Name));
+        Assert.Equal(Verdict.Wrong, rows[0].Verdict);
+        Assert.Contains("constant factor", rows[0].Hint);
+        Assert.All(rows.Skip(1).Where(r => !r.Passed), r => Assert.Equal(Verdict.Inherits, r.Verdict));
     }
 
     [DataFact]

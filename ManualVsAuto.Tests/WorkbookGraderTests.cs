@@ -55,6 +55,29 @@ public class WorkbookGraderTests
         Assert.Equal(Outcome.NotAttempted, g.CrossEntropy.Outcome);
     }
 
+    /// <summary>A wrong Exercise 3 gets its detail line (worst element, both values) under the fused table, as a wrong
+    /// Exercise-1 line does under its table; a right Exercise 2 beside it gets none.</summary>
+    [DataFact]
+    public void AWrongFusedAnswerHasItsDetailLineInTheReport()
+    {
+        var e2 = Answers.Of<IExercise2>(new()
+        {
+            ["dlogits"] = a => (nn.functional.softmax((Tensor)a[0]!, 1) - nn.functional.one_hot((Tensor)a[1]!, 27)) / (long)a[2]!,
+        });
+        var e3 = Answers.Of<IExercise3>(new()
+        {
+            ["dhprebn"] = a => 2 * ManualVsAuto.Backward.FusedBackward.BatchNorm((Tensor)a[0]!, (Tensor)a[1]!, (Tensor)a[2]!, (Tensor)a[3]!),
+        });
+        var g = WorkbookGrader.GradeLecture(Answers.Of<IExercise1>([]), e2, e3, LectureFixture.Split.Train);
+        Assert.True(g.CrossEntropy.Passed);
+        Assert.Equal(Outcome.Wrong, g.BatchNorm.Outcome);
+        var text = WorkbookReport.ToText(g, new Grade("training", "Exercise4", "300 steps", Outcome.NotAttempted, false));
+        var details = text.Split('\n').Where(l => l.TrimStart().StartsWith("hprebn (fused BN): WRONG", StringComparison.Ordinal)).ToList();
+        Assert.Single(details);
+        Assert.Contains("worst at [", details[0]);
+        Assert.DoesNotContain(text.Split('\n'), l => l.TrimStart().StartsWith("logits (fused CE):", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// dbndiff2 with the classic 1/n for 1/(n−1) is wrong with Bessel's correction as its cause, in the table and the
     /// progress line; a factor 2 on the same line is wrong without it. The lecture's own dhpreact, (1 − h²)·dh without
@@ -164,6 +187,13 @@ public class WorkbookGraderTests
         Assert.False(fail.Passed);
         Assert.Equal(Outcome.Wrong, fail.Outcome);
         Assert.StartsWith("at step 0: dbngain", fail.Message);
+        // Every gradient off by the same factor, as a dlogits off by one would make them: named at b2, the first in
+        // backward order, not at C (the lecture's parameter order).
+        var allScaled = Answers.Of<IExercise4>(new()
+        {
+            ["Backward"] = a => Reference((MlpParameters)a[0]!, (Tensor)a[2]!, (Tensor)a[3]!).Map(g => g * 1.5),
+        });
+        Assert.StartsWith("at step 0: db2 ", WorkbookGrader.GradeTraining(allScaled, train, steps: 5).Message);
         Assert.Equal(Outcome.NotAttempted, WorkbookGrader.GradeTraining(Answers.Of<IExercise4>([]), train, steps: 50).Outcome);
     }
 }

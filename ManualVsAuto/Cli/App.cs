@@ -28,7 +28,10 @@ public static class App
         return Guard(() =>
         {
             var parsed = root.Parse(args);
-            if (parsed.Errors.Count > 0)
+            // --help wins over a missing argument (`workbook new --help` shows the help), not over a mistyped word
+            // (`trian --help` still says "did you mean train?").
+            bool help = parsed.Action is HelpWithExitCodes && parsed.UnmatchedTokens.Count == 0;
+            if (parsed.Errors.Count > 0 && !help)
             {
                 Console.Error.WriteLine($"error: {ParseErrors.Describe(parsed)} See --help.");
                 return ExitCodes.Usage;

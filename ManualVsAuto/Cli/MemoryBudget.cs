@@ -32,8 +32,8 @@ public static class MemoryBudget
     public static double CheckWaveNet(long hidden, int batch, int elementSize, bool numeric)
     {
         double activations = WaveNetActivations(hidden);
-        double parameters = WaveNet.ParameterCount(nHidden: hidden);
-        return elementSize * (7 * parameters + 22 * batch * activations) + (numeric ? 8 * (16 * parameters + 3 * batch * activations) : 0);
+        double parameters = WaveNetParameters(hidden);
+        return elementSize * (7 * parameters + 22.0 * batch * activations) + (numeric ? 8 * (16 * parameters + 3.0 * batch * activations) : 0);
     }
 
     /// <summary>
@@ -49,12 +49,17 @@ public static class MemoryBudget
         double data = (s.BlockSize + 1.0) * trainExamples;
         if (s.Model == ModelKind.WaveNet)
         {
-            double parameters = WaveNet.ParameterCount(nHidden: s.Hidden);
+            double parameters = WaveNetParameters(s.Hidden);
             return 4 * (7 * parameters + 7.0 * s.BatchSize * WaveNetActivations(s.Hidden)) + data;
         }
         double perExample = s.Backward == BackwardKind.Manual ? 6 : 10;
         return 4 * (3 * Parameters(s.Hidden) + perExample * s.BatchSize * s.Hidden) + data;
     }
+
+    /// <summary>The WaveNet's parameter count; past 10⁹ hidden units its 4·n_hidden² overflows a long, and that term
+    /// alone (a lower bound) is far beyond any memory.</summary>
+    private static double WaveNetParameters(long hidden) =>
+        hidden <= 1_000_000_000 ? WaveNet.ParameterCount(nHidden: hidden) : 4.0 * hidden * hidden;
 
     /// <summary>The WaveNet's activations per example: the embedding (8 × 24), the three blocks' outputs over 4, 2 and 1
     /// positions (7 × n_hidden) and the logits.</summary>

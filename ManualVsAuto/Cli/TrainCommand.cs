@@ -74,7 +74,8 @@ public static class TrainCommand
     private static int Run(TrainRequest q)
     {
         if (q.Resume && q.Overwrite) throw new UserInputException("--resume and --overwrite contradict each other: pick one.");
-        if (q.PlotPath is not null) PngFile.Validate(q.PlotPath); // before the run, not after it
+        if (q.PlotPath is not null && PngFile.Validate(q.PlotPath) == Path.GetFullPath(q.CheckpointPath)) // before the run, not after it
+            throw new UserInputException($"--plot and --checkpoint are the same file ({q.PlotPath}): the plot would overwrite the checkpoint. Give them different paths.");
         var err = Console.Error;
         set_num_threads(Opt.CapThreads(q.Threads, err));
 
@@ -100,7 +101,10 @@ public static class TrainCommand
         }
         else if (kind == CheckpointFile.FileKind.Ours && !q.Overwrite)
         {
-            throw new UserInputException($"{q.CheckpointPath} already exists ({DescribeExisting(q.CheckpointPath)}); pass --resume to continue it or --overwrite to start a new run over it.");
+            var (existing, unreadable) = DescribeExisting(q.CheckpointPath);
+            throw new UserInputException(unreadable is null
+                ? $"{q.CheckpointPath} already exists ({existing}); pass --resume to continue it or --overwrite to start a new run over it."
+                : $"{unreadable}; it cannot be resumed: pass --overwrite to start a new run over it, or choose another --checkpoint path.");
         }
         var settings = resumed is null ? q.Settings : resumed.Settings with { Steps = extendTo ?? resumed.Settings.Steps };
         if (q.VerifyEvery > 0 && settings.Backward != BackwardKind.Manual)
@@ -234,16 +238,17 @@ public static class TrainCommand
         Console.Error.WriteLine($"Loss plot: {Path.GetFullPath(path)}");
     }
 
-    private static string DescribeExisting(string path)
+    /// <summary>The run in an existing checkpoint (e.g. "a manual run at step 3,000 of 3,000"), or why it cannot be read.</summary>
+    private static (string? Run, string? Unreadable) DescribeExisting(string path)
     {
         try
         {
             var c = CheckpointFile.Read(path);
-            return $"a {c.Settings.Backward.Name()} run at step {c.Step:N0} of {c.Settings.Steps:N0}";
+            return ($"a {c.Settings.Backward.Name()} run at step {c.Step:N0} of {c.Settings.Steps:N0}", null);
         }
         catch (CheckpointException e)
         {
-            return e.Message.TrimEnd('.');
+            return (null, e.Message.TrimEnd('.'));
         }
     }
 

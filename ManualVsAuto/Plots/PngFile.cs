@@ -13,6 +13,8 @@ public static class PngFile
         if (!full.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new PlotPathException($"{path}: a plot is written as PNG; give a path ending in .png.");
         if (Directory.Exists(full)) throw new PlotPathException($"{path}: is a folder, not a file.");
+        if (Training.CheckpointFile.Probe(full) == Training.CheckpointFile.FileKind.Ours)
+            throw new PlotPathException($"{path}: holds a ManualVsAuto checkpoint; not overwriting it with a plot. Choose another --plot path.");
         var dir = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(dir))
             throw new PlotPathException($"{path}: the folder {dir} does not exist (--plot creates no folders; create it first or fix the path).");

@@ -9,6 +9,11 @@ public sealed record MlpParameters(Tensor C, Tensor W1, Tensor b1, Tensor W2, Te
     public IReadOnlyList<(string Name, Tensor Tensor)> Named =>
         [("C", C), ("W1", W1), ("b1", b1), ("W2", W2), ("b2", b2), ("bngain", bngain), ("bnbias", bnbias)];
 
+    /// <summary>In the order the MLP's layers use them (<see cref="Mlp"/>); reversed, the backward's order, in which
+    /// the first wrong gradient is the likely origin of a mistake.</summary>
+    public IReadOnlyList<(string Name, Tensor Tensor)> InLayerOrder =>
+        [("C", C), ("W1", W1), ("b1", b1), ("bngain", bngain), ("bnbias", bnbias), ("W2", W2), ("b2", b2)];
+
     public IEnumerable<Tensor> All => Named.Select(p => p.Tensor);
 
     public long Count => All.Sum(p => p.numel());

@@ -25,7 +25,8 @@ public static class GradientVerifier
         var q = trainer.Parameters.Copy(requiresGrad: true);
         using var net = new Mlp(q);
         F.cross_entropy(net.Forward(Xb, ForwardMode.Probe), Yb).backward();
-        return Compare(q.Named.Zip(manual.Named, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
+        // In the layers' order, not the lecture's (bngain and bnbias last), so that a mistake in dlogits is found at b2.
+        return Compare(q.InLayerOrder.Zip(manual.InLayerOrder, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
     }
 
     /// <summary>

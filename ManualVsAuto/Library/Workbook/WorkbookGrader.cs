@@ -175,7 +175,8 @@ public static class WorkbookGrader
                 catch (Exception ex) { return new Grade(name, answer, shape, Outcome.Error, false, Message: $"at step {step}: {FirstLine(ex)}"); }
             }
             var reference = autograd.Step(Xb, Yb, LearningRate);
-            foreach (var ((pname, mine), (_, param)) in grads.Named.Zip(autogradParameters.Named))
+            // In backward order: the first gradient that is off names where the mistake likely is (a wrong dlogits at b2).
+            foreach (var ((pname, mine), (_, param)) in grads.InLayerOrder.Reverse().Zip(autogradParameters.InLayerOrder.Reverse()))
             {
                 var truth = param.grad!;
                 if (mine is null || !mine.shape.SequenceEqual(truth.shape))

@@ -26,8 +26,7 @@ public static class WorkbookReport
         }
         Align(sb, rows, rightAligned: [0, 4, 5]);
         // The table says the cause in a few words; the full hint and the worst element follow.
-        foreach (var g in lecture.Lines.Where(g => g.Outcome == Outcome.Wrong && g.Row is not null))
-            sb.Append(ReportText.Detail(g.Row!)).Append('\n');
+        AppendDetails(sb, lecture.Lines);
         sb.Append(lecture.Progress).Append('\n');
         int chainedExact = lecture.Chained.Count(g => g.Outcome == Outcome.Exact);
         sb.Append($"chained: {chainedExact}/{lecture.Chained.Count} exact")
@@ -41,6 +40,7 @@ public static class WorkbookReport
             fused.Add([ex, g.Name, verdict, g.Row is { } r ? Numbers.Diff(r.MaxDiff) : "-", g.Passed ? "" : g.Cause ?? ""]);
         }
         Align(sb, fused, rightAligned: [3]);
+        AppendDetails(sb, [lecture.CrossEntropy, lecture.BatchNorm]);
         sb.Append($"Exercise 4, {training.Shape} on your backward beside autograd: ")
           .Append(training.Outcome switch
           {
@@ -49,7 +49,15 @@ public static class WorkbookReport
               _ => training.Verdict + " — " + training.Message,
           })
           .Append('\n');
+        AppendDetails(sb, [training]);
         return sb.ToString();
+    }
+
+    /// <summary>The detail line (worst element, hint) of each wrong answer that has a compared row.</summary>
+    private static void AppendDetails(StringBuilder sb, IEnumerable<Grade> grades)
+    {
+        foreach (var g in grades.Where(g => g.Outcome == Outcome.Wrong && g.Row is not null))
+            sb.Append(ReportText.Detail(g.Row!)).Append('\n');
     }
 
     /// <summary>
