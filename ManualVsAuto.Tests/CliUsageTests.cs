@@ -152,6 +152,31 @@ public sealed class CliUsageTests : CliTestFolder
         }
     }
 
+    /// <summary><c>sample --count 1000000 | head -2</c>: once the reader has gone, sampling stops and the program
+    /// exits with 0, instead of drawing the rest of the million names for nobody (.NET's console ignores a closed pipe).</summary>
+    [Fact]
+    public async Task SampleStopsWhenItsReaderHasGone()
+    {
+        string ckpt = Path.Combine(dir, "run.ckpt");
+        Assert.Equal(0, Run("train", "--data", SmallNames(), "--steps", "5", "--hidden", "4", "--checkpoint", ckpt).ExitCode);
+
+        using var p = Process.Start(CliRunner.StartInfo(dir, "sample", "--checkpoint", ckpt, "--count", "1000000"))!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        try
+        {
+            Assert.Matches("^[a-z]*\\.$", await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2)));
+            Assert.Matches("^[a-z]*\\.$", await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2)));
+            p.StandardOutput.Close(); // as head does after its lines
+            await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1)); // a million names take minutes
+            Assert.Equal(0, p.ExitCode);
+            Assert.Equal("", await stderr);
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill();
+        }
+    }
+
     [Fact]
     public void NoColorTurnsColoursOffOnATerminal()
     {

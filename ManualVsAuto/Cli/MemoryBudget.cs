@@ -66,9 +66,10 @@ public static class MemoryBudget
     private static double WaveNetActivations(long hidden) =>
         WaveNet.BlockSize * WaveNet.LectureNEmbd + (WaveNet.BlockSize - 1) * (double)hidden + Vocabulary.Size;
 
-    /// <summary>sample: the parameters, plus the batchnorm calibration over the training split for a mid-run checkpoint.</summary>
+    /// <summary>sample: the parameters and, for a mid-run MLP checkpoint, the training examples (4 bytes each) its
+    /// batchnorm calibration reads, <see cref="LayerInference.Chunk"/> examples at a time.</summary>
     public static double Sample(long hidden, long calibrationExamples) =>
-        4 * (3 * Parameters(hidden) + 3.0 * calibrationExamples * hidden);
+        4 * (3 * Parameters(hidden) + 6.0 * LayerInference.Chunk * hidden) + 4.0 * calibrationExamples;
 
     /// <summary>Throws a one-line usage error when <paramref name="needed"/> bytes exceed what is available.</summary>
     /// <param name="advice">What the user can change; sample has neither --hidden nor --batch-size.</param>
