@@ -56,16 +56,19 @@ public sealed class HardeningCliTests : CliTestFolder
         Assert.True(File.Exists(ckpt));
     }
 
+    /// <summary>2e9 hidden units: the MLP's W1 alone is 240 GB in float32; the WaveNet's parameter count would
+    /// overflow a long, and its estimate still refuses the run.</summary>
     [Theory]
-    [InlineData("check")]
-    [InlineData("train")]
-    public void AModelTooLargeForMemoryIsRefusedBeforeAllocating(string command)
+    [InlineData("check", "mlp")]
+    [InlineData("train", "mlp")]
+    [InlineData("check", "wavenet")]
+    [InlineData("train", "wavenet")]
+    public void AModelTooLargeForMemoryIsRefusedBeforeAllocating(string command, string model)
     {
         string ckpt = Path.Combine(dir, "big.ckpt");
-        // 2e9 hidden units: W1 alone is 240 GB in float32.
         string[] args = command == "check"
-            ? ["check", "--hidden", "2000000000", "--data", Names(10)]
-            : ["train", "--hidden", "2000000000", "--data", Names(10), "--checkpoint", ckpt];
+            ? ["check", "--model", model, "--hidden", "2000000000", "--data", Names(10)]
+            : ["train", "--model", model, "--hidden", "2000000000", "--data", Names(10), "--checkpoint", ckpt];
         var r = Run(args);
         AssertOneLineError(r, 2, "of memory, but only");
         Assert.Contains("--hidden 2000000000", r.Stderr);
