@@ -21,6 +21,7 @@ public class ReportFormatTests
         Assert.Equal(RequiredLevel.Exact, doc.Require);
         Assert.True(doc.Passed);
         Assert.Equal("float32", doc.Settings.Dtype);
+        Assert.Equal("mlp", doc.Settings.Model);
         Assert.Equal("2.10.0", doc.Versions.LibTorch);
         var fused = doc.Rows.Single(r => r.Name == LectureCheck.FusedCrossEntropyLabel);
         Assert.False(fused.ExpectExact);
@@ -87,6 +88,7 @@ public class ReportFormatTests
             Assert.Equal("true", rows[i][Array.IndexOf(CsvRenderer.Header, "passed")]);
             Assert.Equal(Report.Rows[i].MaxDiff, double.Parse(rows[i][maxdiff], CultureInfo.InvariantCulture));
             Assert.Equal("approx", rows[i][Array.IndexOf(CsvRenderer.Header, "require")]);
+            Assert.Equal("mlp", rows[i][Array.IndexOf(CsvRenderer.Header, "model")]);
         }
         // The level passed is judged at is named, as JSON's require.
         var exact = CsvRenderer.Render(Report, RequiredLevel.Exact).TrimEnd().Split('\n').Skip(1).Select(l => ParseCsvLine(l.TrimEnd('\r')));

@@ -1,3 +1,5 @@
+using ManualVsAuto.Reporting;
+
 namespace ManualVsAuto.Tests;
 
 /// <summary><c>--model wavenet</c> on check, train and sample, as a user runs them.</summary>
@@ -15,7 +17,7 @@ public sealed class WaveNetCliTests : IDisposable
         var r = Run("check", "--model", "wavenet", "--require", "exact");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("loss 3.3167", r.Stdout);
-        Assert.Contains("seed 42 · batch 32 · hidden 128", r.Stdout);
+        Assert.Contains("wavenet · seed 42 · batch 32 · hidden 128", r.Stdout);
         Assert.Contains("layers[11] BatchNorm1d gamma", r.Stdout);
         Assert.Contains("layers[0] Embedding weight", r.Stdout);
         Assert.Contains("22/22 exact · 4/4 approximate by construction · numeric 12/12 pass", r.Stdout);
@@ -40,6 +42,18 @@ public sealed class WaveNetCliTests : IDisposable
         Assert.Equal(2, r.ExitCode);
         Assert.Matches(@"^error: train --model wavenet with --hidden 128 and --batch-size 2000000000 needs about [\d,]+ GB of memory, but only .* is available; try a smaller --hidden or --batch-size\.$", r.Stderr.Trim());
         Assert.False(File.Exists(ckpt));
+    }
+
+    /// <summary>Every report format says which net was checked; the MLP's text header stays as the lecture's.</summary>
+    [DataFact]
+    public void ReportsNameTheNet()
+    {
+        var json = JsonRenderer.Parse(Run("check", "--model", "wavenet", "--numeric", "off", "--format", "json").Stdout);
+        Assert.Equal("wavenet", json.Settings.Model);
+        var csv = Run("check", "--model", "wavenet", "--numeric", "off", "--format", "csv").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(csv.Skip(1), line => Assert.EndsWith(",wavenet", line.TrimEnd('\r')));
+        Assert.StartsWith("**loss** 3.3167 · wavenet · seed 42", Run("check", "--model", "wavenet", "--numeric", "off", "--format", "markdown").Stdout);
+        Assert.DoesNotContain("mlp", Run("check", "--numeric", "off").Stdout.Split('\n')[1]);
     }
 
     [Fact]

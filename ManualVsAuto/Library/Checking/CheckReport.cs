@@ -12,6 +12,9 @@ public sealed record CheckReport(
     string TorchSharpVersion,
     string LibTorchVersion)
 {
+    /// <summary>Which net was checked: <c>mlp</c> (the lecture's, <c>check</c>'s default) or <c>wavenet</c> (part 5's, layer by layer).</summary>
+    public string Model { get; init; } = "mlp";
+
     /// <summary>Exercise 2's dlogits (rows: examples, columns: characters), for the lecture's heatmap.</summary>
     public float[,]? Dlogits { get; init; }
 

@@ -76,6 +76,9 @@ public static class LayerCheck
         foreach (var p in model.Parameters) p.Value = p.Value.to_type(s.Dtype).detach().requires_grad_(true);
         var (Xb, Yb) = Minibatch.Sample(train, s.BatchSize, g);
         var (check, loss) = Run(model, Xb, Yb, s.Numeric);
-        return new CheckReport(s, loss.to_type(ScalarType.Float64).item<double>(), check.Rows, [], Versions.TorchSharp, Versions.LibTorch);
+        return new CheckReport(s, loss.to_type(ScalarType.Float64).item<double>(), check.Rows, [], Versions.TorchSharp, Versions.LibTorch)
+        {
+            Model = "wavenet",
+        };
     }
 }

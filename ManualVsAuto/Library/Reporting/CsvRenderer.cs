@@ -11,10 +11,11 @@ public static class CsvRenderer
     [
         "name", "shape", "verdict", "passed", "exact", "approximate", "expect_exact", "maxdiff", "max_rel_diff", "worst_index",
         "manual_at_worst", "reference_at_worst", "ulps", "mismatches", "not_close", "numeric", "inherits_from", "manual_shape",
-        "hint", "evidence", "require",
+        "hint", "evidence", "require", "model",
     ];
 
-    /// <param name="require">The level <c>passed</c> is judged at (check's --require), named in the last column.</param>
+    /// <param name="require">The level <c>passed</c> is judged at (check's --require), named in its own column; the
+    /// last column names the net that was checked.</param>
     public static string Render(CheckReport r, RequiredLevel require = RequiredLevel.Approx)
     {
         var sb = new StringBuilder();
@@ -29,7 +30,7 @@ public static class CsvRenderer
                 row.Mismatches.ToString(CultureInfo.InvariantCulture), row.NotClose.ToString(CultureInfo.InvariantCulture),
                 row.Numeric is null ? "" : row.Numeric.Passed ? "pass" : "fail", string.Join(" ", row.InheritsFrom),
                 row.ManualShape is null ? "" : Cmp.Shape(row.ManualShape), row.Hint ?? "", row.Evidence ?? "",
-                ReportText.RequireName(require),
+                ReportText.RequireName(require), r.Model,
             ];
             sb.AppendLine(string.Join(",", cells.Select(Quote)));
         }

@@ -26,7 +26,7 @@ public static class JsonRenderer
 
     public static JsonReport ToDocument(CheckReport r, RequiredLevel require) => new(
         Schema,
-        new JsonSettings(r.Settings.Seed, r.Settings.BatchSize, r.Settings.Hidden, ReportText.DtypeName(r.Settings.Dtype), r.Settings.Threads),
+        new JsonSettings(r.Settings.Seed, r.Settings.BatchSize, r.Settings.Hidden, ReportText.DtypeName(r.Settings.Dtype), r.Settings.Threads, r.Model),
         new JsonVersions(r.TorchSharpVersion, r.LibTorchVersion),
         r.Loss,
         require,
@@ -49,7 +49,7 @@ public sealed record JsonReport(
     string Schema, JsonSettings Settings, JsonVersions Versions, double Loss, RequiredLevel Require,
     IReadOnlyList<JsonRow> Rows, IReadOnlyList<JsonForward> Forward, string Summary, bool Passed);
 
-public sealed record JsonSettings(ulong Seed, int BatchSize, int Hidden, string Dtype, int Threads);
+public sealed record JsonSettings(ulong Seed, int BatchSize, int Hidden, string Dtype, int Threads, string Model);
 
 public sealed record JsonVersions(string TorchSharp, string LibTorch);
 

@@ -5,13 +5,15 @@ namespace ManualVsAuto.Reporting;
 /// <summary>The lines shared by the table and markdown renderers, so both say the same thing.</summary>
 public static class ReportText
 {
+    /// <summary>The run's settings, e.g. <c>seed 42 · batch 32 · …</c>; a net other than the lecture's MLP is named first
+    /// (<c>wavenet · seed 42 · …</c>).</summary>
     public static string Settings(CheckReport r)
     {
         var s = r.Settings;
         var numeric = s.Numeric is not { } m ? "numeric: off"
             : $"numeric: {m.ToString().ToLowerInvariant()} finite differences in float64" +
               (s.Dtype == TorchSharp.torch.ScalarType.Float64 ? "" : $" (on float64 copies of the {DtypeName(s.Dtype)} parameters)");
-        return $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
+        return $"{(r.Model == "mlp" ? "" : r.Model + " · ")}seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
     }
 
     /// <summary>The level applied and how the rows fare, e.g. <c>--require approx: every row meets it</c>.</summary>
