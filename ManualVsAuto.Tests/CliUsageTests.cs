@@ -81,6 +81,12 @@ public sealed class CliUsageTests : CliTestFolder
         Assert.Equal(Run("train", "--help").Stdout, train.Stdout);
         Assert.Contains("--resume", train.Stdout);
         AssertOneLineError(Run("help", "trian"), 2, "trian");
+        var workbookNew = Run("help", "workbook", "new");
+        Assert.Equal(0, workbookNew.ExitCode);
+        Assert.Equal(Run("workbook", "new", "--help").Stdout, workbookNew.Stdout);
+        Assert.Contains("--package", workbookNew.Stdout);
+        AssertOneLineError(Run("help", "workbook", "nwe"), 2, "'nwe' is not a subcommand of 'workbook'; it has: new.");
+        AssertOneLineError(Run("help", "train", "new"), 2, "'train' has no subcommands; see: help train.");
     }
 
     /// <summary>--help on a command with a required argument shows its help instead of the missing-argument error.</summary>

@@ -71,13 +71,25 @@ public static class App
     private static IEnumerable<Command> ExtraCommands() =>
         [BenchmarkCommand.Create(), TrainCommand.Create(), SampleCommand.Create(), WorkbookCommand.Create()];
 
-    /// <summary><c>help [command]</c>: the same as <c>[command] --help</c>.</summary>
+    /// <summary><c>help [command [subcommand]]</c>: the same as <c>[command [subcommand]] --help</c>.</summary>
     private static Command HelpCommand(RootCommand root)
     {
         var name = new Argument<string?>("command") { Description = "the command to explain", Arity = ArgumentArity.ZeroOrOne };
         name.AcceptOnlyFromAmong([.. root.Subcommands.Select(c => c.Name)]);
-        var help = new Command("help", "Show the help of the program or of one command.") { name };
-        help.SetAction(r => root.Parse(r.GetValue(name) is { } c ? [c, "--help"] : ["--help"]).Invoke());
+        var sub = new Argument<string?>("subcommand") { Description = "its subcommand, e.g. help workbook new", Arity = ArgumentArity.ZeroOrOne };
+        var help = new Command("help", "Show the help of the program, of one command or of a subcommand.") { name, sub };
+        help.SetAction(r =>
+        {
+            if (r.GetValue(name) is { } c && r.GetValue(sub) is { } s)
+            {
+                var subcommands = root.Subcommands.Single(x => x.Name == c).Subcommands.Select(x => x.Name).ToList();
+                if (!subcommands.Contains(s))
+                    throw new UserInputException(subcommands.Count == 0
+                        ? $"'{c}' has no subcommands; see: help {c}."
+                        : $"'{s}' is not a subcommand of '{c}'; it has: {string.Join(", ", subcommands)}.");
+            }
+            return root.Parse([.. new[] { r.GetValue(name), r.GetValue(sub) }.OfType<string>(), "--help"]).Invoke();
+        });
         return help;
     }
 
