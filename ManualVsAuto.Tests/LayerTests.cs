@@ -142,6 +142,21 @@ public class LayerTests
         Assert.False(Cmp.CompareValues("x", wrongDx, reference[^1], Tolerance.Training).Passed);
     }
 
+    /// <summary>A layer of 4 million channels (the MLP at a huge --hidden) moves its running statistics and normalises as a
+    /// narrow one does: its temporaries are not on the stack, which they would overflow and end the process.</summary>
+    [Fact]
+    public void AVeryWideBatchNormTrainsWithoutOverflowingTheStack()
+    {
+        using var scope = NewDisposeScope();
+        const long width = 4_000_000;
+        var x = tensor(new float[] { 1, 3 }).repeat(width).view(width, 2).t().contiguous(); // each channel sees 1 and 3
+        using var layer = new BatchNorm1d(width);
+        var @out = layer.Forward(x, ForwardMode.Train);
+        Assert.True(layer.RunningMean.eq(0.2f).all().item<bool>()); // 0.9·0 + 0.1·2
+        Assert.True(layer.RunningVar.eq(1.1f).all().item<bool>()); // 0.9·1 + 0.1·2 (unbiased variance of 1 and 3)
+        Assert.True(@out.select(0, 0).lt(0).all().item<bool>() && @out.select(0, 1).gt(0).all().item<bool>());
+    }
+
     /// <summary>Without a graph the batch variance is computed in C# (libtorch's Welford in double, vectorised); with one it is
     /// libtorch's <c>var</c>. The two forwards must agree bit for bit (the step-0 loss is PyTorch's to every digit), on 2-D and
     /// 3-D input, at any scale and offset (Welford's rounding shows most on a large mean), and in every mode's statistics.</summary>

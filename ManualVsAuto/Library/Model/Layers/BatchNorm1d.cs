@@ -84,7 +84,7 @@ public sealed class BatchNorm1d : Layer
         var b = batch.dtype == ScalarType.Float32 ? batch.contiguous() : batch.to_type(ScalarType.Float32);
         var r = MemoryMarshal.Cast<byte, float>(running.bytes);
         TensorPrimitives.Multiply(r, (float)(1 - Momentum), r);
-        Span<float> moved = stackalloc float[r.Length];
+        Span<float> moved = r.Length <= 1024 ? stackalloc float[r.Length] : new float[r.Length]; // a wide layer's would overflow the stack
         TensorPrimitives.Multiply(MemoryMarshal.Cast<byte, float>(b.bytes), (float)Momentum, moved);
         TensorPrimitives.Add(r, moved, r);
     }
