@@ -13,6 +13,21 @@ public class FusedStepTests
 {
     private static readonly ManualVsAuto.Data.Examples Train = LectureFixture.Split.Train;
 
+    /// <summary>A million hidden units: the fused batchnorm backward's per-column terms live in the state, not on the
+    /// stack (which they would overflow, ending the process), and its gradients still match autograd's (through the
+    /// MLP's layers: at this width the chunked forward's softmax underflows). Not b1: its true gradient is 0, and at this
+    /// width both sides' rounding noise (≈ 1e-5) exceeds the training tolerance's fixed 1e-6.</summary>
+    [Fact]
+    public void AVeryWideLayerStepsWithoutOverflowingTheStack()
+    {
+        using var scope = NewDisposeScope();
+        var p = MlpParameters.Init(new MlpConfig(NEmbd: 1, BlockSize: 1, NHidden: 1_000_000), new Generator(1));
+        using var trainer = new FusedTrainer(p);
+        var rows = trainer.Verify(tensor(new long[] { 3, 5, 8, 1 }).view(4, 1), tensor(new long[] { 7, 0, 2, 9 }));
+        Assert.Equal(7, rows.Count);
+        Assert.All(rows.Where(r => r.Name != "b1"), r => Assert.True(r.Passed, ReportText.Detail(r)));
+    }
+
     /// <summary>What the step computes on the lecture's batch against <see cref="ChainBackward"/>'s chain: the loss,
     /// the fused rows (dlogits, dhprebn) by allclose as the check report judges them, the 7 parameter gradients by
     /// the verifier's tolerance (b1's true gradient is 0, both sides are rounding noise). The biased-variance

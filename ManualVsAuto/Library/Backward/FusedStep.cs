@@ -116,7 +116,7 @@ public static class FusedStep
         for (int i = 0; i < n; i++) TensorPrimitives.MultiplyAdd(dhpreact.Slice(i * nh, nh), bnraw.Slice(i * nh, nh), dbngain, dbngain);
 
         // Per column: scale = bngain·bnvar_inv/n, and the two terms subtracted from n·dhpreact, pre-scaled.
-        Span<float> scale = stackalloc float[nh], minusBias = stackalloc float[nh], minusGain = stackalloc float[nh];
+        Span<float> scale = s.bnScale, minusBias = s.bnMinusBias, minusGain = s.bnMinusGain;
         TensorPrimitives.Multiply(F(p.bngain), F(s.bnvar_inv), scale);
         TensorPrimitives.Multiply(scale, 1f / n, scale);
         TensorPrimitives.Negate(dbnbias, minusBias);

@@ -41,6 +41,9 @@ public sealed class FusedStepState : IDisposable
         dhprebn = Zeros(n, NHidden);
         dembcat = Zeros(n, BlockSize * NEmbd);
         Grads = p.Map(t => zeros_like(t));
+        bnScale = new float[NHidden];
+        bnMinusBias = new float[NHidden];
+        bnMinusGain = new float[NHidden];
         embcatT = embcat.t();
         hT = h.t();
         W1T = p.W1.t(); // views: they follow the in-place updates of W1 and W2
@@ -74,6 +77,12 @@ public sealed class FusedStepState : IDisposable
 
     /// <summary>The parameter gradients of the last backward (dC, dW1, db1, dW2, db2, dbngain, dbnbias).</summary>
     public MlpParameters Grads { get; }
+
+    /// <summary>The fused batchnorm backward's per-column terms (bngain·bnvar_inv/n, −Σ dhpreact, −n/(n−1)·dbngain):
+    /// made once, off the stack, which a wide layer's would overflow.</summary>
+    internal float[] bnScale { get; }
+    internal float[] bnMinusBias { get; }
+    internal float[] bnMinusGain { get; }
 
     /// <summary>A contiguous float32 CPU tensor's memory (libtorch keeps it in place across in-place ops).</summary>
     public static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
