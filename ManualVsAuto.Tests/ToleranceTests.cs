@@ -16,6 +16,25 @@ public class ToleranceTests : IDisposable
     /// <summary>A gradient whose largest element is 1 and whose element 3 is small (1e-3), as cancellation leaves it.</summary>
     private static Tensor Reference() => tensor(new float[] { 1f, -0.5f, 0.25f, 1e-3f, 0.75f });
 
+    /// <summary>A reference with a NaN or an infinity (autograd's gradient of a blown-up net) gives a failing row, not a
+    /// libtorch error; the other elements are still judged against the largest finite one.</summary>
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void ANonFiniteReferenceElementFailsAsARow(float bad)
+    {
+        var r = Reference();
+        r[2] = bad;
+        var same = Cmp.CompareValues("g", r.clone(), r, Tolerance.Training);
+        Assert.Equal(float.IsNaN(bad), !same.Passed); // NaN is never close, not even to NaN; an equal infinity is
+        var m = r.clone();
+        m[2] = 0.25f;
+        Assert.False(Cmp.CompareValues("g", m, r, Tolerance.Training).Passed);
+        var off = r.clone();
+        off[0] = 1.001f; // 1e-3 off the largest finite element, 1: beyond 1e-6 + 1e-4·1
+        if (float.IsPositiveInfinity(bad)) Assert.False(Cmp.CompareValues("g", off, r, Tolerance.Training).Passed);
+    }
+
     [Fact]
     public void ASmallElementIsJudgedAgainstTheLargestNotItself()
     {

@@ -43,6 +43,9 @@ public sealed record Tolerance(double Rtol, double Atol, bool RelativeToLargest 
         if (!RelativeToLargest) return (Rtol, Atol);
         if (reference.numel() == 0) return (0, Atol);
         using var scope = NewDisposeScope();
-        return (0, Atol + Rtol * reference.abs().max().to_type(ScalarType.Float64).item<double>());
+        // The largest finite element: a NaN or infinite one would make the bound NaN (libtorch rejects it) or infinite
+        // (everything close); such elements fail on their own, as allclose never calls NaN close.
+        var largest = reference.abs().nan_to_num(0, 0, 0).max().to_type(ScalarType.Float64).item<double>();
+        return (0, Atol + Rtol * largest);
     }
 }
