@@ -44,6 +44,17 @@ public sealed class Mlp(MlpParameters p) : Sequential(Build(p))
         }
     }
 
+    /// <summary>The layers' parameters by the lecture's names, in its order (C, W1, b1, W2, b2, bngain, bnbias).</summary>
+    public IReadOnlyList<(string Name, LayerParameter Parameter)> LectureParameters
+    {
+        get
+        {
+            var (embedding, linear1, linear2) = ((Embedding)Layers[0], (Linear)Layers[2], (Linear)Layers[5]);
+            return [("C", embedding.Weight), ("W1", linear1.Weight), ("b1", linear1.Bias!), ("W2", linear2.Weight), ("b2", linear2.Bias!),
+                ("bngain", BatchNorm.Gamma), ("bnbias", BatchNorm.Beta)];
+        }
+    }
+
     /// <summary>The parameters by the lecture's names (C, W1, b1, W2, b2, bngain, bnbias): the MLP's checkpoint format.
     /// Batchnorm's calibrated statistics are saved beside them by the final checkpoint.</summary>
     public override IReadOnlyList<(string Name, Tensor Tensor)> State => Values.Named;

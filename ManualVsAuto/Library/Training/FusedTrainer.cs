@@ -10,7 +10,7 @@ namespace ManualVsAuto.Training;
 /// Exercise 4's training step on the manual backward, the fused one (<see cref="FusedStep"/>), then SGD: no
 /// autograd graph is built (the parameters do not require gradients) and no <c>backward()</c> is called.
 /// </summary>
-public sealed class FusedTrainer : IModelTrainer
+public sealed class FusedTrainer : IObservableTrainer
 {
     private readonly Dictionary<long, FusedStepState> states = []; // per batch size: one entry in practice
     private readonly BackwardPass backward;
@@ -38,6 +38,25 @@ public sealed class FusedTrainer : IModelTrainer
         var s = Run(Xb, Yb, out float loss);
         Update(Parameters, s.Grads, (float)-lr);
         return tensor(loss);
+    }
+
+    /// <summary>The step's intermediates are the fused state's, named by the MLP's layers (<see cref="Mlp"/>); the
+    /// batchnorm output hpreact is never formed (the step writes it into h and takes its tanh in place).</summary>
+    public Tensor Step(Tensor Xb, Tensor Yb, double lr, out StepActivity activity)
+    {
+        var loss = Step(Xb, Yb, lr);
+        var s = states[Xb.size(0)];
+        var emb = (s.embcat.view(s.N, s.BlockSize, s.NEmbd), s.dembcat.view(s.N, s.BlockSize, s.NEmbd));
+        activity = new StepActivity(lr,
+        [
+            new("layers[0] Embedding", "Embedding", emb.Item1, emb.Item2),
+            new("layers[1] FlattenConsecutive", "FlattenConsecutive", s.embcat, s.dembcat),
+            new("layers[2] Linear", "Linear", s.hprebn, s.dhprebn),
+            new("layers[3] BatchNorm1d", "BatchNorm1d", null, s.dhpreact),
+            new("layers[4] Tanh", "Tanh", s.h, s.dh),
+            new("layers[5] Linear", "Linear", s.logits, s.dlogits),
+        ], Parameters.Named.Zip(s.Grads.Named, (p, g) => new ParameterGradient(p.Name, p.Tensor, g.Tensor)).ToList());
+        return loss;
     }
 
     public IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb) => GradientVerifier.Verify(this, Xb, Yb);

@@ -1,5 +1,6 @@
 using ManualVsAuto.Backward;
 using ManualVsAuto.Checking;
+using ManualVsAuto.Model;
 using ManualVsAuto.Model.Layers;
 using Parameter = TorchSharp.Modules.Parameter;
 using SGD = TorchSharp.Modules.SGD;
@@ -13,7 +14,7 @@ namespace ManualVsAuto.Training;
 /// Trains a model made of layers (part 5's WaveNet; the MLP's autograd baseline) with <c>F.cross_entropy</c> and plain
 /// SGD; the two subclasses differ only in where the gradients come from: the layers' hand-written backward, or autograd.
 /// </summary>
-public abstract class LayerTrainer(Sequential model) : IModelTrainer
+public abstract class LayerTrainer(Sequential model) : IObservableTrainer
 {
     public Sequential Model { get; } = model;
 
@@ -25,7 +26,18 @@ public abstract class LayerTrainer(Sequential model) : IModelTrainer
 
     public abstract Tensor Step(Tensor Xb, Tensor Yb, double lr);
 
+    public abstract Tensor Step(Tensor Xb, Tensor Yb, double lr, out StepActivity activity);
+
     public abstract IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb);
+
+    /// <summary>The parameters as the diagnostics name them: the MLP's by the lecture's names, the others by <c>layers[i].name</c>.</summary>
+    protected IReadOnlyList<(string Name, LayerParameter Parameter)> DiagnosedParameters =>
+        Model is Mlp mlp ? mlp.LectureParameters : Model.NamedParameters;
+
+    /// <summary>The step's activity from each layer's output and output gradient and each parameter's gradient.</summary>
+    protected StepActivity Activity(double lr, Tensor[] outs, Tensor[] douts, Func<LayerParameter, Tensor> grad) => new(lr,
+        Model.Layers.Select((l, i) => new LayerActivity($"layers[{i}] {l.Kind}", l.Kind, outs[i], douts[i])).ToList(),
+        DiagnosedParameters.Select(p => new ParameterGradient(p.Name, p.Parameter.Value, grad(p.Parameter))).ToList());
 
     public static LayerTrainer Create(BackwardKind kind, Sequential model) => kind switch
     {
@@ -55,9 +67,19 @@ public sealed class ManualLayerTrainer : LayerTrainer
 
     public override BackwardKind Kind => BackwardKind.Manual;
 
-    public override Tensor Step(Tensor Xb, Tensor Yb, double lr)
+    public override Tensor Step(Tensor Xb, Tensor Yb, double lr) => Step(Xb, Yb, lr, null, null);
+
+    public override Tensor Step(Tensor Xb, Tensor Yb, double lr, out StepActivity activity)
     {
-        var loss = Backward(Xb, Yb, ForwardMode.Train);
+        var (outs, douts) = (new Tensor[Model.Layers.Count], new Tensor[Model.Layers.Count]);
+        var loss = Step(Xb, Yb, lr, outs, douts);
+        activity = Activity(lr, outs, douts, p => p.Grad!);
+        return loss;
+    }
+
+    private Tensor Step(Tensor Xb, Tensor Yb, double lr, Tensor[]? outs, Tensor[]? douts)
+    {
+        var loss = Backward(Xb, Yb, ForwardMode.Train, outs, douts);
         // The lecture's update, p.data += -lr * p.grad: libtorch's add_(grad, alpha: −lr) (what optim.SGD does) is one
         // fused multiply-add per element; the same loop over each parameter's memory saves 16 calls into libtorch.
         foreach (var p in parameters)
@@ -69,11 +91,13 @@ public sealed class ManualLayerTrainer : LayerTrainer
     }
 
     /// <summary>Forward, loss and the manual backward: every parameter's gradient is left in its <see cref="LayerParameter.Grad"/>.</summary>
-    public Tensor Backward(Tensor Xb, Tensor Yb, ForwardMode mode)
+    public Tensor Backward(Tensor Xb, Tensor Yb, ForwardMode mode) => Backward(Xb, Yb, mode, null, null);
+
+    private Tensor Backward(Tensor Xb, Tensor Yb, ForwardMode mode, Tensor[]? outs, Tensor[]? douts)
     {
-        var logits = Model.Forward(Xb, mode);
+        var logits = Model.Forward(Xb, mode, outs);
         var loss = F.cross_entropy(logits, Yb);
-        Model.Backward(FusedBackward.CrossEntropy(logits, Yb));
+        Model.Backward(FusedBackward.CrossEntropy(logits, Yb), douts);
         return loss;
     }
 
@@ -108,9 +132,21 @@ public sealed class AutogradLayerTrainer : LayerTrainer
 
     public override BackwardKind Kind => BackwardKind.Autograd;
 
-    public override Tensor Step(Tensor Xb, Tensor Yb, double lr)
+    public override Tensor Step(Tensor Xb, Tensor Yb, double lr) => Step(Xb, Yb, lr, null);
+
+    /// <summary>As part 3 does it: <c>retain_grad()</c> on every layer's output, then <c>.grad</c> after the backward.</summary>
+    public override Tensor Step(Tensor Xb, Tensor Yb, double lr, out StepActivity activity)
     {
-        var loss = F.cross_entropy(Model.Forward(Xb, ForwardMode.Train), Yb);
+        var outs = new Tensor[Model.Layers.Count];
+        var loss = Step(Xb, Yb, lr, outs);
+        activity = Activity(lr, outs, outs.Select(o => o.grad!).ToArray(), p => p.Value.grad!);
+        return loss;
+    }
+
+    private Tensor Step(Tensor Xb, Tensor Yb, double lr, Tensor[]? outs)
+    {
+        var loss = F.cross_entropy(Model.Forward(Xb, ForwardMode.Train, outs), Yb);
+        if (outs is not null) foreach (var o in outs) o.retain_grad();
         optimizer.zero_grad();
         loss.backward();
         group.LearningRate = lr;

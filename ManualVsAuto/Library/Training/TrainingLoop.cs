@@ -29,7 +29,9 @@ public sealed record TrainingResult(TrainingOutcome Outcome, int Step, string? M
 /// <param name="CheckpointEvery">Save after every this many steps and after the last one (the caller adds the batchnorm statistics).</param>
 /// <param name="VerifyEvery">0: off; K: check the manual gradients against autograd every K steps.</param>
 /// <param name="PrintEvery">The lecture prints the loss every 10,000 steps.</param>
-public sealed record LoopOptions(string? CheckpointPath, int CheckpointEvery = 10_000, int VerifyEvery = 0, int PrintEvery = 10_000);
+/// <param name="Diagnostics">When given, part 3's statistics of the sampled steps are recorded into it (an <see cref="IObservableTrainer"/> only).</param>
+public sealed record LoopOptions(string? CheckpointPath, int CheckpointEvery = 10_000, int VerifyEvery = 0, int PrintEvery = 10_000,
+    TrainingDiagnostics? Diagnostics = null);
 
 /// <summary>
 /// The lecture's training loop: minibatch, step, record the loss, print every 10,000 steps; plus checkpoints,
@@ -78,7 +80,16 @@ public static class TrainingLoop
                     reporter.Note(GradientVerifier.Passed(i, rows));
                 }
 
-                var loss = trainer.Step(Xb, Yb, s.LearningRateAt(i));
+                Tensor loss;
+                if (o.Diagnostics is { } d && d.Wants(i, s.Steps) && trainer is IObservableTrainer observed)
+                {
+                    loss = observed.Step(Xb, Yb, s.LearningRateAt(i), out var activity);
+                    d.Record(i, activity);
+                }
+                else
+                {
+                    loss = trainer.Step(Xb, Yb, s.LearningRateAt(i));
+                }
                 run.RecordLoss(i, loss);
                 if (i % o.PrintEvery == 0) reporter.Loss(i, s.Steps, loss.item<float>());
             }

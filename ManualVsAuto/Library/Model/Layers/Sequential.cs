@@ -22,16 +22,30 @@ public class Sequential(IReadOnlyList<Layer> layers) : Layer
 
     public long Count => Parameters.Sum(p => p.Value.numel());
 
-    public override Tensor Forward(Tensor x, ForwardMode mode)
+    public override Tensor Forward(Tensor x, ForwardMode mode) => Forward(x, mode, null);
+
+    /// <param name="outs">When given (one slot per layer), each layer's output is left in it: the diagnostics read them.</param>
+    public Tensor Forward(Tensor x, ForwardMode mode, Tensor[]? outs)
     {
-        foreach (var layer in Layers) x = layer.Forward(x, mode);
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            x = Layers[i].Forward(x, mode);
+            if (outs is not null) outs[i] = x;
+        }
         return x;
     }
 
-    public override Tensor? Backward(Tensor dout)
+    public override Tensor? Backward(Tensor dout) => Backward(dout, null);
+
+    /// <param name="douts">When given (one slot per layer), the gradient of each layer's output is left in it.</param>
+    public Tensor? Backward(Tensor dout, Tensor[]? douts)
     {
         Tensor? d = dout;
-        for (int i = Layers.Count - 1; i >= 0 && d is not null; i--) d = Layers[i].Backward(d);
+        for (int i = Layers.Count - 1; i >= 0 && d is not null; i--)
+        {
+            if (douts is not null) douts[i] = d;
+            d = Layers[i].Backward(d);
+        }
         return d;
     }
 
