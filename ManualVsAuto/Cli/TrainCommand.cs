@@ -16,7 +16,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var d = new TrainingSettings();
-        var steps = Opt.Int("--steps", d.Steps, "training steps", 1);
+        var steps = Opt.Int("--steps", d.Steps, "training steps", 1, max: TrainingSettings.MaxSteps);
         var hidden = Opt.Int("--hidden", d.Hidden, "hidden units (n_hidden)", 1);
         var batch = Opt.Int("--batch-size", d.BatchSize, "minibatch size, drawn with replacement", 2, "the variance divides by n-1");
         var lr = Opt.PositiveDouble("--lr", d.Lr, "learning rate; lr/10 from --decay-step on");
