@@ -109,7 +109,7 @@ public static class App
                         ? $"'{c}' has no subcommands; see: help {c}."
                         : $"'{s}' is not a subcommand of '{c}'; it has: {string.Join(", ", subcommands)}.");
             }
-            return root.Parse([.. new[] { r.GetValue(name), r.GetValue(sub) }.OfType<string>(), "--help"]).Invoke();
+            return root.Parse([.. new[] { r.GetValue(name), r.GetValue(sub) }.OfType<string>(), "--help"]).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         });
         return help;
     }
