@@ -146,7 +146,7 @@ public static class TrainCommand
         {
             // As the lecture: the MLP calibrates batchnorm over the training set (kept in the final checkpoint); the
             // WaveNet uses its running statistics. The loop saved the last step's checkpoint: a stop from here on keeps it.
-            var (trained, final) = run.Finish(data.Split.Train);
+            var (trained, final) = OnTerminal($"calibrating over {data.Split.Train.Count:N0} training examples", () => run.Finish(data.Split.Train));
             CheckpointFile.Write(q.CheckpointPath, final);
             err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
             WritePlot(o.PlotPath, run);
@@ -169,6 +169,13 @@ public static class TrainCommand
         return signals.ExitCode;
     }
 
+    /// <summary>Runs a long phase after training under a spinner that names it, on a terminal (a redirected run prints nothing extra).</summary>
+    private static T OnTerminal<T>(string what, Func<T> phase)
+    {
+        bool terminal = !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        return terminal ? AnsiConsole.Status().Start(Markup.Escape(what) + "…", _ => phase()) : phase();
+    }
+
     private static void PrintSpeed(int done, TimeSpan elapsed, TrainingSettings settings)
     {
         if (done <= 0) return;
@@ -180,7 +187,8 @@ public static class TrainCommand
     /// when the net blew up although every training loss stayed finite (batchnorm can hide huge weights until calibration).</summary>
     private static int PrintResult(ITrainedModel trained, TrainingData data, string checkpointPath)
     {
-        double train = trained.SplitLoss(data.Split.Train), val = trained.SplitLoss(data.Split.Dev);
+        double train = OnTerminal($"evaluating the training split ({data.Split.Train.Count:N0} examples)", () => trained.SplitLoss(data.Split.Train));
+        double val = OnTerminal($"evaluating the validation split ({data.Split.Dev.Count:N0} examples)", () => trained.SplitLoss(data.Split.Dev));
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {train}"));
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {val}"));
         if (!double.IsFinite(train) || !double.IsFinite(val))
