@@ -261,10 +261,10 @@ public class PublicApiTests : IDisposable
     public void ReadmeExampleIsTheConsumerProgram()
     {
         string root = RepositoryRoot();
-        string readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
+        string readme = File.ReadAllText(Path.Combine(root, "ManualVsAuto", "Library", "README.md")).ReplaceLineEndings("\n");
         int start = readme.IndexOf("<!-- api:start -->", StringComparison.Ordinal);
         int end = readme.IndexOf("<!-- api:end -->", StringComparison.Ordinal);
-        Assert.True(start >= 0 && end > start, "README.md has the api:start/api:end markers");
+        Assert.True(start >= 0 && end > start, "the library guide has the api:start/api:end markers");
         string section = readme[start..end];
         const string fence = "```csharp\n";
         int code = section.IndexOf(fence, StringComparison.Ordinal);
