@@ -190,11 +190,35 @@ public static class TrainCommand
 
         // As the lecture: the MLP calibrates batchnorm over the training set (kept in the final checkpoint); the
         // WaveNet uses its running statistics.
+        var after = new AfterTraining(clock.Elapsed);
         var (trained, final) = run.Finish(data.Split.Train);
+        after.Lap("calibration");
         CheckpointFile.Write(q.CheckpointPath, final);
+        after.Lap("checkpoint");
         err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
         WritePlot(q.PlotPath, run);
-        return PrintResult(trained, data, q.CheckpointPath);
+        if (q.PlotPath is not null) after.Lap("plot");
+        return PrintResult(trained, data, q.CheckpointPath, after);
+    }
+
+    /// <summary>Times the work after the last step (calibration, evaluation, sampling) and reports it beside the
+    /// training time, so a slow tail shows.</summary>
+    private sealed class AfterTraining(TimeSpan training)
+    {
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private readonly List<(string Name, TimeSpan Time)> laps = [];
+        private TimeSpan last;
+
+        public void Lap(string name)
+        {
+            var now = clock.Elapsed;
+            laps.Add((name, now - last));
+            last = now;
+        }
+
+        public string Describe() => string.Create(CultureInfo.InvariantCulture,
+            $"After the last step: {string.Join(", ", laps.Select(l => $"{l.Name} {l.Time.TotalSeconds:F2} s"))}; " +
+            $"{last.TotalSeconds:F1} s in all, {100 * last / (training + last):F0}% of the run.");
     }
 
     /// <summary>The --steps of a resumed run: the checkpoint's, or a new total that is not below the step it reached.</summary>
@@ -215,9 +239,10 @@ public static class TrainCommand
 
     /// <summary>The lecture's result: train and val loss with the calibrated batchnorm, then 20 names; exit code 1
     /// when the net blew up although every training loss stayed finite (batchnorm can hide huge weights until calibration).</summary>
-    private static int PrintResult(ITrainedModel trained, TrainingData data, string checkpointPath)
+    private static int PrintResult(ITrainedModel trained, TrainingData data, string checkpointPath, AfterTraining? after = null)
     {
         double train = trained.SplitLoss(data.Split.Train), val = trained.SplitLoss(data.Split.Dev);
+        after?.Lap("evaluation");
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {train}"));
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {val}"));
         if (!double.IsFinite(train) || !double.IsFinite(val))
@@ -228,6 +253,11 @@ public static class TrainCommand
         }
         foreach (var name in trained.Sample(SampleCommand.DefaultCount, SampleCommand.DefaultSeed))
             Console.Out.WriteLine(name);
+        if (after is not null)
+        {
+            after.Lap("sampling");
+            Console.Error.WriteLine(after.Describe());
+        }
         return ExitCodes.Ok;
     }
 
