@@ -18,7 +18,7 @@ public class PredrawnBatchesTests
         using var scope = NewDisposeScope();
         var settings = new TrainingSettings(Steps: steps, Hidden: 16);
         string path = Path.Combine(Path.GetTempPath(), $"predrawn.{Guid.NewGuid():N}.ckpt");
-        using var loop = TrainingRun.Start(settings, "sha");
+        using var loop = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         try
         {
             var result = TrainingLoop.Run(loop, Train, new LoopOptions(path, CheckpointEvery: 700), new RecordingReporter(), i => i == stopAt);
@@ -30,7 +30,7 @@ public class PredrawnBatchesTests
             File.Delete(path);
         }
 
-        using var reference = TrainingRun.Start(settings, "sha");
+        using var reference = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         for (int i = 0; i < (stopAt ?? steps); i++)
         {
             using var step = NewDisposeScope();

@@ -39,6 +39,9 @@ public abstract class StepBenchmark
     private Examples loopData = null!;
     private TrainingRun? loopRun;
 
+    /// <summary>What the loop's checkpoints record as the data's sha256.</summary>
+    private static readonly string SyntheticSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("synthetic names"u8));
+
     /// <summary>The net's multiply-adds in the step's matmuls, times 2.</summary>
     public double MatmulFlops => products.Sum(p => 2.0 * p.A.size(0) * p.A.size(1) * p.B.size(1));
 
@@ -130,7 +133,7 @@ public abstract class StepBenchmark
     protected void RunLoop()
     {
         loopRun?.Dispose();
-        loopRun = TrainingRun.Start(TrainingSettings.LectureDefaults(Model) with { Steps = LoopSteps }, "synthetic");
+        loopRun = TrainingRun.Start(TrainingSettings.LectureDefaults(Model) with { Steps = LoopSteps }, SyntheticSha);
         var o = new LoopOptions(loopCheckpoint, CheckpointEvery: 10_000);
         var result = TrainingLoop.Run(loopRun!, loopData, o, new PlainReporter(TextWriter.Null, TextWriter.Null), _ => false);
         if (result.Outcome != TrainingOutcome.Completed) throw new InvalidOperationException(result.Message);
