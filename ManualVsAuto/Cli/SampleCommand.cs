@@ -14,7 +14,7 @@ public static class SampleCommand
     public static Command Create()
     {
         var checkpoint = Opt.Path("--checkpoint", $"checkpoint to sample from (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
-        var model = Opt.Model("which default checkpoint to read, mlp.ckpt or wavenet.ckpt; the checkpoint itself says which net it holds");
+        var model = Opt.Model(k => $"reads checkpoints/{k.Name}.ckpt by default");
         var count = Opt.Int("--count", DefaultCount, "number of names", 0);
         var seed = Opt.Seed(DefaultSeed, "seed of the sampling generator");
         var data = Opt.Path("--data", "names.txt, needed only to calibrate batchnorm for a checkpoint saved mid-run (default: data/names.txt in the repository)");
@@ -24,13 +24,13 @@ public static class SampleCommand
         };
         cmd.SetAction(r =>
         {
-            ModelKinds.TryParse(r.GetValue(model), out var modelKind);
+            var modelKind = Opt.ModelOf(r, model);
             string path = CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind);
             var c = CheckpointFile.Read(path);
             if (r.GetResult(model) is { Implicit: false } && c.Settings.Model != modelKind)
-                throw new UserInputException($"{path} holds the {c.Settings.Model.Name()} net, not --model {modelKind.Name()}.");
+                throw new UserInputException($"{path} holds the {c.Settings.Model.Name} net, not --model {modelKind.Name}.");
             using var scope = TorchSharp.torch.NewDisposeScope();
-            var trained = ITrainedModel.FromCheckpoint(c, path, p =>
+            var trained = ITrainedModel.FromCheckpoint(c, path, () =>
             {
                 var d = TrainingData.Load(r.GetValue(data), Console.Error, c.Settings.BlockSize);
                 DataSize.EnsureTraining("sample (calibrating a mid-run checkpoint)", d.Split.Names, d.Path);
@@ -39,7 +39,7 @@ public static class SampleCommand
                     $"calibrating {path} (--hidden {c.Settings.Hidden}) over {d.Split.Train.Count:N0} training examples",
                     advice: "train the run to its end (a finished checkpoint holds the batchnorm statistics) or sample on a machine with more memory");
                 Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
-                Inference.Calibrate(p, d.Split.Train);
+                return d.Split.Train;
             });
             using var pipe = PipeOutput();
             var output = pipe ?? Console.Out;
@@ -67,7 +67,7 @@ public static class SampleCommand
     /// </summary>
     private static StreamWriter? PipeOutput()
     {
-        if (!Console.IsOutputRedirected || OperatingSystem.IsWindows()) return null;
+        if (App.Captured || !Console.IsOutputRedirected || OperatingSystem.IsWindows()) return null;
         Console.Out.Flush();
         var stdout = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 1);
         return new StreamWriter(stdout, Console.OutputEncoding) { AutoFlush = true, NewLine = Console.Out.NewLine };

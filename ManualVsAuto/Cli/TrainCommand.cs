@@ -36,9 +36,8 @@ public static class TrainCommand
         var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
         var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare each parameter's gradient, as check does, at the training tolerance (diagnostic, slow; 0 = off)", 0);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
-        var w = TrainingSettings.LectureDefaults(ModelKind.WaveNet);
-        var model = Opt.Model(string.Create(CultureInfo.InvariantCulture,
-            $"mlp: Exercise 4's MLP; wavenet: makemore part 5's hierarchical net on the layers' manual backward (its defaults: --hidden {w.Hidden}, --decay-step {w.DecayStep}, --seed {w.Seed})"));
+        var model = Opt.Model(k => k.IsDefault ? k.Description : string.Create(CultureInfo.InvariantCulture,
+            $"{k.Description} (its defaults: --hidden {k.LectureNHidden}, --decay-step {k.LectureDecayStep}, --seed {k.LectureSeed})"));
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample. " +
             "--resume --steps N extends a run.")
@@ -48,7 +47,7 @@ public static class TrainCommand
         cmd.SetAction(r =>
         {
             BackwardKinds.TryParse(r.GetValue(backward), out var kind);
-            ModelKinds.TryParse(r.GetValue(model), out var modelKind);
+            var modelKind = Opt.ModelOf(r, model);
             bool Explicit(Option o) => r.GetResult(o) is { Implicit: false };
             var md = TrainingSettings.LectureDefaults(modelKind); // the option defaults are the MLP's
             T Value<T>(Option<T> o, T modelDefault) => Explicit(o) ? r.GetValue(o)! : modelDefault;
@@ -119,11 +118,11 @@ public static class TrainCommand
             // A finished run: nothing to train; its result again, from the checkpoint.
             err.WriteLine($"{q.CheckpointPath} is a finished run ({resumed.Settings.Describe()}); nothing to train. Its result:");
             using var scope = NewDisposeScope();
-            return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, p => Inference.Calibrate(p, data.Split.Train)), data, q.CheckpointPath);
+            return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, () => data.Split.Train), data, q.CheckpointPath);
         }
 
         MemoryBudget.Ensure(MemoryBudget.Train(settings, data.Split.Train.Count),
-            $"train{(settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")} with --hidden {settings.Hidden} and --batch-size {settings.BatchSize}");
+            $"train{Opt.ModelFlag(settings.Model)} with --hidden {settings.Hidden} and --batch-size {settings.BatchSize}");
 
         using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed, extendTo, q.CheckpointPath);
         err.WriteLine(resumed is null
@@ -175,7 +174,7 @@ public static class TrainCommand
                 WritePlot(q.PlotPath, run);
                 string how = stopCode == ExitCodes.Terminated ? "Stopped by SIGTERM" : "Interrupted";
                 string where = q.CheckpointPath == CheckpointLocation.Default(settings.Model)
-                    ? (settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")
+                    ? Opt.ModelFlag(settings.Model)
                     : $" --checkpoint {q.CheckpointPath}";
                 err.WriteLine($"{how} at step {result.Step:N0} of {settings.Steps:N0}; checkpoint saved to {q.CheckpointPath}. " +
                               $"Continue with: {HowToRun.Command($"train --resume{where}")}");
@@ -256,7 +255,6 @@ public static class TrainCommand
     {
         double x => x.ToString(CultureInfo.InvariantCulture),
         BackwardKind k => k.Name(),
-        ModelKind m => m.Name(),
         _ => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
     };
 }

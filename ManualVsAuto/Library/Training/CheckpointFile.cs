@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ManualVsAuto.Model;
 
 namespace ManualVsAuto.Training;
 
@@ -46,7 +47,7 @@ public static class CheckpointFile
         var bytes = payload.ToArray();
         var s = c.Settings;
         var meta = new Metadata("ManualVsAuto checkpoint", c.Step,
-            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision, s.Model.Name()),
+            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision, s.Model.Name),
             c.DataSha256, arrays, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes)));
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, JsonOptions);
 
@@ -158,11 +159,10 @@ public static class CheckpointFile
             var s = meta.Settings;
             if (!BackwardKinds.TryParse(s.Backward, out var kind)) throw Corrupt(path, $"unknown backward '{s.Backward}'");
             // Checkpoints written before the WaveNet have no model: they are the MLP's.
-            if (!ModelKinds.TryParse(s.Model ?? ModelKind.Mlp.Name(), out var model)) throw Corrupt(path, $"unknown model '{s.Model}'");
+            if (!ModelKinds.TryParse(s.Model ?? ModelKinds.Mlp.Name, out var model)) throw Corrupt(path, $"unknown model '{s.Model}'");
             var settings = new TrainingSettings(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, kind, model);
             var parameters = meta.Arrays.Where(a => a.Name.StartsWith(ParamPrefix, StringComparison.Ordinal))
                 .Select(a => (a.Name[ParamPrefix.Length..], Floats(a.Name))).ToList();
-            if (model == ModelKind.Mlp && !parameters.Select(p => p.Item1).SequenceEqual(MlpNames)) throw Corrupt(path, "not the MLP's parameters");
             var losses = MemoryMarshal.Cast<byte, float>(Bytes("losses", "float32")).ToArray();
             if (losses.Length != meta.Step) throw Corrupt(path, $"{losses.Length} losses for {meta.Step} steps");
             BatchNormStats? bn = arrays.ContainsKey("bnmean") ? new BatchNormStats(Floats("bnmean"), Floats("bnvar")) : null;
@@ -178,8 +178,6 @@ public static class CheckpointFile
     }
 
     private const string ParamPrefix = "param.";
-
-    private static readonly string[] MlpNames = ["C", "W1", "b1", "W2", "b2", "bngain", "bnbias"];
 
     private static CheckpointException NotOurs(string path) => new($"{path} is not a ManualVsAuto checkpoint.");
 
