@@ -12,6 +12,12 @@ namespace ManualVsAuto.Cli;
 /// <summary><c>check</c>: Exercise 1's 26 rows plus the fused rows of Exercises 2 and 3.</summary>
 public static class CheckCommand
 {
+    /// <summary>The console table is the default format: registered first, once, before any command is built.</summary>
+    static CheckCommand() => ReportRenderers.Register(TableRenderer.Instance, first: true);
+
+    /// <summary><c>--format</c>'s choices: the registered renderers, the table first.</summary>
+    public static IReadOnlyList<IReportRenderer> Renderers => ReportRenderers.All;
+
     public static Command Create()
     {
         var seed = Opt.Seed(ModelKinds.Default.LectureSeed, "seed of the torch generator for the parameters and the minibatch; the split keeps the lecture's 42");
@@ -24,11 +30,12 @@ public static class CheckCommand
             Description = "float32 (the lecture) or float64; float64 draws the same parameters, then converts",
             DefaultValueFactory = _ => "float32",
         }.AcceptOnlyFromAmong("float32", "float64");
+        var renderers = Renderers;
         var format = new Option<string>("--format")
         {
-            Description = "table, markdown, json or csv",
-            DefaultValueFactory = _ => "table",
-        }.AcceptOnlyFromAmong("table", "markdown", "json", "csv");
+            Description = string.Join("; ", renderers.Select(x => $"{x.Name}: {x.Description}")),
+            DefaultValueFactory = _ => renderers[0].Name,
+        }.AcceptOnlyFromAmong([.. renderers.Select(x => x.Name)]);
         var require = new Option<string>("--require")
         {
             Description = "exit 0 only if every gradient row is at least this: exact or approx. The fused rows (Exercises 2 and 3) " +
@@ -76,13 +83,7 @@ public static class CheckCommand
             progress?.Clear();
             var level = Enum.Parse<RequiredLevel>(r.GetValue(require)!, ignoreCase: true);
 
-            switch (Enum.Parse<ReportFormat>(r.GetValue(format)!, ignoreCase: true))
-            {
-                case ReportFormat.Json: Console.Out.Write(JsonRenderer.Render(report, level) + Environment.NewLine); break;
-                case ReportFormat.Markdown: Console.Out.Write(MarkdownRenderer.Render(report, level)); break;
-                case ReportFormat.Csv: Console.Out.Write(CsvRenderer.Render(report, level)); break;
-                default: TableRenderer.Render(report, Terminal.Console(), level); break;
-            }
+            ReportRenderers.Find(r.GetValue(format)).Write(report, level, Console.Out);
             if (plotPath is not null && report.Dlogits is { } dl)
             {
                 DlogitsHeatmap.Save(dl, plotPath);

@@ -31,7 +31,7 @@ public static class MemoryBudget
     /// train: the parameters (values, gradients, optimiser state) and one step's activations at --batch-size, plus the
     /// training examples, packed as block_size + 1 bytes each. The evaluation after training runs
     /// <see cref="LayerInference.Chunk"/> examples at a time: no more than a step. The factors (measured as peak RSS
-    /// less the default run's, Release build; the figures are in the CHANGELOG) err low.
+    /// less the default run's, Release build; the figures are the ones HardeningCliTests holds the estimates under) err low.
     /// </summary>
     public static double Train(TrainingSettings s, long trainExamples) =>
         Estimates[s.Model].TrainStep(s) + (s.BlockSize + 1.0) * trainExamples;
