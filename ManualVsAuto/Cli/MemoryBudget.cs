@@ -34,7 +34,8 @@ public static class MemoryBudget
     /// less the default run's, Release build; the figures are the ones HardeningCliTests holds the estimates under) err low.
     /// </summary>
     public static double Train(TrainingSettings s, long trainExamples) =>
-        Estimates[s.Model].TrainStep(s) + (s.BlockSize + 1.0) * trainExamples;
+        // The loss history grows with --steps: the buffer, its copy for a checkpoint, and the checkpoint's bytes.
+        Estimates[s.Model].TrainStep(s) + (s.BlockSize + 1.0) * trainExamples + 12.0 * s.Steps;
 
     /// <summary>check on the MLP: every intermediate with its autograd and manual gradient, plus the oracle's float64 copies.</summary>
     private static double MlpCheck(long hidden, int batch, int elementSize, bool numeric) =>

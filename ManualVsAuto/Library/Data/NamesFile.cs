@@ -38,9 +38,10 @@ public static class NamesFile
         int at = bytes.AsSpan().StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
         var symbols = new byte[bytes.Length - at];
         var starts = new List<int>();
-        int used = 0;
+        int used = 0, lineNumber = 0;
         while (at <= bytes.Length)
         {
+            lineNumber++;
             int end = bytes.AsSpan(at).IndexOf((byte)'\n');
             end = end < 0 ? bytes.Length : at + end;
             var line = bytes.AsSpan(at, end - at);
@@ -52,7 +53,11 @@ public static class NamesFile
             }
             else if (line.ContainsAnyExcept(AsciiBlanks))
             {
-                return ParseText(bytes, source);
+                // An ASCII line is judged here, at its first byte outside a-z (a NUL in a sparse 1 GB file is
+                // named at once, without decoding the whole file); other bytes need the decoded text.
+                if (line.ContainsAnyInRange((byte)0x80, (byte)0xFF)) return ParseText(bytes, source);
+                int col = line.IndexOfAnyExceptInRange((byte)'a', (byte)'z');
+                throw NotAllowed(source, lineNumber, col + 1, (char)line[col]);
             }
             at = end + 1;
         }
@@ -72,7 +77,14 @@ public static class NamesFile
         {
             text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
         }
-        catch (DecoderFallbackException) { throw new DataException($"{source}: not valid UTF-8 text."); }
+        catch (DecoderFallbackException)
+        {
+            // Where: the first byte that does not start a valid UTF-8 sequence, as line and byte column.
+            System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int valid, out _, replaceInvalidSequences: false);
+            int lineStart = bytes.AsSpan(0, valid).LastIndexOf((byte)'\n') + 1;
+            int line = bytes.AsSpan(0, valid).Count((byte)'\n') + 1;
+            throw new DataException($"{source}:{line}:{valid - lineStart + 1}: byte 0x{bytes[valid]:X2} is not valid UTF-8; a names file is UTF-8 text, one name of a-z per line.");
+        }
         return NameList.From(Parse(text, source));
     }
 
@@ -88,17 +100,18 @@ public static class NamesFile
             for (int col = 0; col < line.Length; col++)
             {
                 char c = line[col];
-                if (!Vocabulary.IsNameChar(c))
-                {
-                    string why = c == Vocabulary.EndToken ? " ('.' is the end-of-name token)" : "";
-                    throw new DataException(
-                        $"{source}:{i + 1}:{col + 1}: character {Describe(c)} is not allowed{why}; a name is one line of a-z only.");
-                }
+                if (!Vocabulary.IsNameChar(c)) throw NotAllowed(source, i + 1, col + 1, c);
             }
             names.Add(line);
         }
         if (names.Count == 0) throw new DataException($"{source}: no names found (the file is empty or blank).");
         return names;
+    }
+
+    private static DataException NotAllowed(string source, int line, int column, char c)
+    {
+        string why = c == Vocabulary.EndToken ? " ('.' is the end-of-name token)" : "";
+        return new DataException($"{source}:{line}:{column}: character {Describe(c)} is not allowed{why}; a name is one line of a-z only.");
     }
 
     private static string Describe(char c) =>

@@ -27,6 +27,7 @@ public sealed class Mlp(MlpParameters p) : Sequential(Build(p))
         CheckNHidden = new MlpConfig().NHidden,
         Create = (g, nHidden) => new Mlp(MlpParameters.Init(new MlpConfig(NHidden: nHidden), g)),
         ParameterCount = h => ParameterCount(h),
+        StateShapes = h => MlpParameters.Shapes(new MlpConfig(NHidden: h)),
         ActivationsPerExample = h => new MlpConfig().BlockSize * new MlpConfig().NEmbd + 3.0 * h + Data.Vocabulary.Size,
     };
 

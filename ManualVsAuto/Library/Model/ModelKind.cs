@@ -49,12 +49,25 @@ public sealed class ModelKind
     /// <summary>The values one example's forward produces (every layer's output) at an n_hidden: memory estimates scale with it.</summary>
     public required Func<long, double> ActivationsPerExample { get; init; }
 
+    /// <summary>The names and shapes of the built net's <see cref="Sequential.State"/> at an n_hidden, in order: what a
+    /// checkpoint of it must hold, checked before any tensor is made. Unless given, they are read off a net built
+    /// at that n_hidden, which a net with a cheap closed form (a huge crafted n_hidden) should not rely on.</summary>
+    public Func<int, IReadOnlyList<(string Name, long[] Shape)>> StateShapes { get => stateShapes ?? ShapesOfBuiltNet; init => stateShapes = value; }
+
     /// <summary>The net the commands run without <c>--model</c>; its name is left out of headers, as the lecture's.</summary>
     public bool IsDefault => ReferenceEquals(this, ModelKinds.Default);
 
     public override string ToString() => Name;
 
     private readonly int? checkNHidden;
+    private readonly Func<int, IReadOnlyList<(string Name, long[] Shape)>>? stateShapes;
+
+    private IReadOnlyList<(string Name, long[] Shape)> ShapesOfBuiltNet(int nHidden)
+    {
+        using var scope = NewDisposeScope();
+        using var net = Create(new Generator(0), nHidden);
+        return [.. net.State.Select(x => (x.Name, x.Tensor.shape))];
+    }
 }
 
 /// <summary>The registry of nets: the lecture's MLP, part 5's WaveNet, and any registered with <see cref="Register"/>.</summary>

@@ -31,6 +31,7 @@ public static class WaveNet
         // Past 10⁹ hidden units 4·n_hidden² overflows a long; that term alone (a lower bound) is far beyond any memory.
         ParameterCount = h => h <= 1_000_000_000 ? ParameterCount(nHidden: h) : 4.0 * h * h,
         ActivationsPerExample = Activations,
+        StateShapes = h => StateShapes(nHidden: h),
     };
 
     /// <summary>Draws in the notebook's order: C, then each Linear's weight (biases are zeros, batchnorm starts at 1 and 0).</summary>
@@ -58,4 +59,22 @@ public static class WaveNet
     /// <summary>One example's activations: the embedding (8 × 24), the three blocks' outputs over 4, 2 and 1 positions
     /// (7 × n_hidden) and the logits.</summary>
     public static double Activations(long nHidden) => BlockSize * LectureNEmbd + (BlockSize - 1) * (double)nHidden + Vocabulary.Size;
+
+    /// <summary>The names and shapes of <see cref="Create"/>'s <see cref="Sequential.State"/> (parameters, then each
+    /// batchnorm's running statistics), without building it: what a checkpoint of this net must hold.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> StateShapes(int nEmbd = LectureNEmbd, long nHidden = LectureNHidden, int vocabSize = Vocabulary.Size)
+    {
+        var shapes = new List<(string, long[])> { ("layers[0].weight", [vocabSize, nEmbd]) };
+        long fanIn = nEmbd;
+        for (int i = 0; i < 3; i++)
+        {
+            int linear = 2 + 4 * i, batchNorm = linear + 1;
+            shapes.Add(($"layers[{linear}].weight", [fanIn * 2, nHidden]));
+            foreach (var name in new[] { "gamma", "beta", "running_mean", "running_var" }) shapes.Add(($"layers[{batchNorm}].{name}", [nHidden]));
+            fanIn = nHidden;
+        }
+        shapes.Add(("layers[13].weight", [nHidden, vocabSize]));
+        shapes.Add(("layers[13].bias", [vocabSize]));
+        return shapes;
+    }
 }

@@ -29,7 +29,9 @@ public sealed record ModelTraining
 
 /// <param name="Calibrate">Computes the statistics into the net and returns them for the checkpoint.</param>
 /// <param name="Load">Puts a checkpoint's statistics into the net.</param>
-public sealed record BatchNormCalibration(Func<Sequential, Examples, BatchNormStats> Calibrate, Action<Sequential, BatchNormStats> Load);
+/// <param name="StatisticsShape">The shape of each of the statistics (bnmean, bnvar) at an n_hidden, as a final checkpoint holds them.</param>
+public sealed record BatchNormCalibration(Func<Sequential, Examples, BatchNormStats> Calibrate, Action<Sequential, BatchNormStats> Load,
+    Func<int, long[]> StatisticsShape);
 
 public static class ModelTrainings
 {
@@ -42,7 +44,7 @@ public static class ModelTrainings
             CreateTrainer = (kind, net) => kind == BackwardKind.Manual ? new FusedTrainer(((Mlp)net).Values) : new AutogradLayerTrainer(net),
             // The fused trainer keeps the bare tensors; the layers wrap the same ones.
             Net = trainer => trainer is LayerTrainer { Model: Mlp mlp } ? mlp : new Mlp(((FusedTrainer)trainer).Parameters),
-            Calibration = new BatchNormCalibration((net, train) => Inference.Calibrate((Mlp)net, train), (net, stats) => Inference.LoadStatistics((Mlp)net, stats)),
+            Calibration = new BatchNormCalibration((net, train) => Inference.Calibrate((Mlp)net, train), (net, stats) => Inference.LoadStatistics((Mlp)net, stats), hidden => [1, hidden]),
         })
         .With(ModelKinds.WaveNet, new ModelTraining { Revision = kind => kind == BackwardKind.Manual ? 3 : 1 });
 

@@ -85,7 +85,7 @@ public static class WorkbookGrader
             return (c64, f64, p64);
         });
         Tensor Autograd64(string name) => lecture64.Value.Check[name].grad!;
-        Float64Answer InFloat64(string name, Func<Tensor> ask) => () => (ask(), Autograd64(name), lecture64.Value.Check.UpstreamScale(name));
+        Float64Answer InFloat64(string name, Func<Tensor> ask) => () => (ask(), Autograd64(name), lecture64.Value.Check.Tape.UpstreamScale(name));
 
         // On its own: every line gets autograd's upstream gradients.
         var lines = Lines.Select(l => Judge(l.Name, Autograd(l.Name), () => l.Ask(e1, Copies(Autograd)), asking, expectExact: true,
@@ -258,7 +258,7 @@ public static class WorkbookGrader
             return row with { Evidence = $"not decided in float64: your answer fails there ({FirstLine(e)})" };
         }
         if (!m64.shape.SequenceEqual(a64.shape)) return row;
-        if (GradientCheck.ProvedInFloat64(row, m64, a64, upstream, rowIsFloat64: false, "float64") is { } proved) return proved;
+        if (Float64Decision.Proved(row, m64, a64, upstream, rowIsFloat64: false, "float64") is { } proved) return proved;
         if (row.Verdict == Verdict.Wrong) return row;
         // allclose in float32 hides it (e.g. a dropped eps): float64 shows the formula is not autograd's.
         using var scope = NewDisposeScope();
