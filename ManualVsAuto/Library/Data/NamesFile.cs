@@ -17,6 +17,7 @@ public static class NamesFile
     {
         try
         {
+            EnsureFits(new FileInfo(path).Length, AvailableMemory.Bytes(), path);
             return File.ReadAllBytes(path);
         }
         catch (FileNotFoundException) { throw new DataException($"{path}: file not found."); }
@@ -27,20 +28,32 @@ public static class NamesFile
         }
     }
 
+    /// <summary>Reading takes the file's bytes and one symbol per byte (a huge file is refused before it is read).</summary>
+    public const int BytesPerFileByte = 2;
+
+    /// <summary>Throws a one-line <see cref="DataException"/> when a file of <paramref name="length"/> bytes cannot be loaded in <paramref name="available"/> bytes.</summary>
+    public static void EnsureFits(long length, long available, string path)
+    {
+        double needed = (double)BytesPerFileByte * length;
+        if (needed <= available && length <= Array.MaxLength) return;
+        throw new DataException($"{path}: {AvailableMemory.Size(length)} is too large to load as a names file " +
+            $"(it needs about {AvailableMemory.Size(needed)} of memory, {AvailableMemory.Size(available)} is available); the lecture's names.txt is 228 kB.");
+    }
+
     /// <summary>
-    /// The names in a file's bytes, by the rule above. An ordinary file (a–z lines, LF or CRLF, ASCII blank lines)
-    /// is read straight into a <see cref="NameList"/>, one byte per letter; anything else (other bytes, non-ASCII
-    /// blanks, no names) goes through <see cref="Parse(string, string)"/> on the decoded text, which gives the
-    /// exact error or the exact names.
+    /// The names in a file's bytes, by the rule above, read straight into a <see cref="NameList"/>, one byte per
+    /// letter. Only a line that is not plain a–z is decoded (alone: a huge binary file is never decoded whole), to
+    /// tell a blank line of Unicode whitespace from an error, which names the line and the column.
     /// </summary>
     public static NameList Parse(byte[] bytes, string source)
     {
         int at = bytes.AsSpan().StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
         var symbols = new byte[bytes.Length - at];
         var starts = new List<int>();
-        int used = 0;
+        int used = 0, lineNumber = 0;
         while (at <= bytes.Length)
         {
+            lineNumber++;
             int end = bytes.AsSpan(at).IndexOf((byte)'\n');
             end = end < 0 ? bytes.Length : at + end;
             var line = bytes.AsSpan(at, end - at);
@@ -52,11 +65,11 @@ public static class NamesFile
             }
             else if (line.ContainsAnyExcept(AsciiBlanks))
             {
-                return ParseText(bytes, source);
+                CheckLine(line, lineNumber, source);
             }
             at = end + 1;
         }
-        if (starts.Count == 0) return ParseText(bytes, source);
+        if (starts.Count == 0) throw new DataException($"{source}: no names found (the file is empty or blank).");
         starts.Add(used);
         return new NameList(symbols, starts.ToArray());
     }
@@ -65,15 +78,40 @@ public static class NamesFile
 
     private static readonly System.Buffers.SearchValues<byte> AsciiBlanks = System.Buffers.SearchValues.Create(" \t\r\v\f"u8);
 
-    private static NameList ParseText(byte[] bytes, string source)
+    /// <summary>A line that is not plain a–z: blank (Unicode whitespace only) or an error at its first character that is not a–z.</summary>
+    private static void CheckLine(ReadOnlySpan<byte> line, int lineNumber, string source)
     {
+        // Every byte before the first one outside a–z is a letter, so its byte index is its column.
+        int first = line.IndexOfAnyExceptInRange((byte)'a', (byte)'z');
+        if (!line.ContainsAnyInRange((byte)0x80, (byte)0xFF))
+        {
+            // ASCII only, and not blank: the first character outside a–z is the error.
+            throw NotAllowed(source, lineNumber, first, (char)line[first]);
+        }
         string text;
         try
         {
-            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+            text = StrictUtf8.GetString(line);
         }
-        catch (DecoderFallbackException) { throw new DataException($"{source}: not valid UTF-8 text."); }
-        return NameList.From(Parse(text, source));
+        catch (DecoderFallbackException e)
+        {
+            int column = StrictUtf8.GetCharCount(line[..e.Index]) + 1;
+            throw new DataException($"{source}:{lineNumber}:{column}: not valid UTF-8 (byte 0x{line[e.Index]:X2}); a names file is UTF-8 text (is this a binary file?).");
+        }
+        if (string.IsNullOrWhiteSpace(text)) return;
+        int col = 0;
+        while (Vocabulary.IsNameChar(text[col])) col++;
+        throw NotAllowed(source, lineNumber, col, text[col]);
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static DataException NotAllowed(string source, int lineNumber, int index, char c)
+    {
+        string why = c == Vocabulary.EndToken ? " ('.' is the end-of-name token)"
+            : char.IsControl(c) && !char.IsWhiteSpace(c) ? " (a control character: is this a binary file?)" : "";
+        return new DataException(
+            $"{source}:{lineNumber}:{index + 1}: character {Describe(c)} is not allowed{why}; a name is one line of a-z only.");
     }
 
     public static IReadOnlyList<string> Parse(string text, string source)
@@ -88,12 +126,7 @@ public static class NamesFile
             for (int col = 0; col < line.Length; col++)
             {
                 char c = line[col];
-                if (!Vocabulary.IsNameChar(c))
-                {
-                    string why = c == Vocabulary.EndToken ? " ('.' is the end-of-name token)" : "";
-                    throw new DataException(
-                        $"{source}:{i + 1}:{col + 1}: character {Describe(c)} is not allowed{why}; a name is one line of a-z only.");
-                }
+                if (!Vocabulary.IsNameChar(c)) throw NotAllowed(source, i + 1, col, c);
             }
             names.Add(line);
         }
