@@ -105,7 +105,7 @@ public static class WorkbookGrader
         Tensor Autograd64(string name) => lecture64.Value.Check[name].grad!;
         Sources Upstream(Func<string, Tensor> d) => new(f, p, Xb, Yb, n, d);
         Sources Upstream64(Func<string, Tensor> d) => new(lecture64.Value.F, lecture64.Value.P, Xb, Yb, n, d);
-        Float64Answer InFloat64(string name, Func<Tensor> ask) => () => (ask(), Autograd64(name), lecture64.Value.Check.UpstreamScale(name));
+        Float64Answer InFloat64(string name, Func<Tensor> ask) => () => (ask(), Autograd64(name), lecture64.Value.Check.Tape.UpstreamScale(name));
         Tensor Ask64(object exercise, MethodInfo m, Sources s)
         {
             var call = Call.Of(exercise, m, s);
@@ -401,7 +401,7 @@ public static class WorkbookGrader
             return row with { Evidence = $"not decided in float64: your answer fails there ({FirstLine(e)})" };
         }
         if (!m64.shape.SequenceEqual(a64.shape)) return row;
-        if (GradientCheck.ProvedInFloat64(row, m64, a64, upstream, rowIsFloat64: false, "float64") is { } proved) return proved;
+        if (Float64Decision.Proved(row, m64, a64, upstream, rowIsFloat64: false, "float64") is { } proved) return proved;
         if (row.Verdict == Verdict.Wrong) return row;
         // allclose in float32 hides it (e.g. a dropped eps): float64 shows the formula is not autograd's.
         using var scope = NewDisposeScope();
