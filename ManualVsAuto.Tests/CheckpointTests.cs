@@ -16,7 +16,7 @@ public sealed class CheckpointTests : IDisposable
 
     private static Checkpoint SmallCheckpoint(int steps = 40)
     {
-        using var run = TrainingRun.Start(new TrainingSettings(Steps: steps, Hidden: 8, BatchSize: 4, Lr: 0.05, DecayStep: 7, Seed: 123), "abc123");
+        using var run = TrainingRun.Start(new TrainingSettings(Steps: steps, Hidden: 8, BatchSize: 4, Lr: 0.05, DecayStep: 7, Seed: 123), TrainingRunFactory.DataSha);
         TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
         return run.Finish(Train).Final;
     }
@@ -31,7 +31,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(c.Settings, r.Settings);
         Assert.Equal(40, r.Step);
         Assert.True(r.Complete);
-        Assert.Equal("abc123", r.DataSha256);
+        Assert.Equal(TrainingRunFactory.DataSha, r.DataSha256);
         Assert.Equal(c.Losses, r.Losses);
         Assert.Equal(c.GeneratorState, r.GeneratorState);
         Assert.Equal(c.Parameters.Select(p => p.Name), r.Parameters.Select(p => p.Name));
@@ -50,14 +50,14 @@ public sealed class CheckpointTests : IDisposable
     public void OnlyAnMlpCheckpointWithoutItsFinalStatisticsNeedsCalibration()
     {
         var mlp = new TrainingSettings(Steps: 20, Hidden: 8, BatchSize: 4);
-        using (var run = TrainingRun.Start(mlp, "abc123"))
+        using (var run = TrainingRun.Start(mlp, TrainingRunFactory.DataSha))
         {
             TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
             Assert.True(run.ToCheckpoint().Complete);
             Assert.True(run.ToCheckpoint().NeedsCalibration); // every step done, but not finished: calibration comes next
             Assert.False(run.Finish(Train).Final.NeedsCalibration);
         }
-        using var waveNet = TrainingRun.Start(TrainingSettings.LectureDefaults(ModelKind.WaveNet) with { Steps = 20, Hidden = 8 }, "abc123");
+        using var waveNet = TrainingRun.Start(TrainingSettings.LectureDefaults(ModelKind.WaveNet) with { Steps = 20, Hidden = 8 }, TrainingRunFactory.DataSha);
         Assert.False(waveNet.ToCheckpoint().NeedsCalibration); // at step 0: its running statistics are saved with it
     }
 
@@ -100,39 +100,42 @@ public sealed class CheckpointTests : IDisposable
         var flipped = (byte[])bytes.Clone();
         flipped[^5] ^= 0x40; // one bit of one parameter
         File.WriteAllBytes(path, flipped);
-        Assert.Contains("corrupt ManualVsAuto checkpoint (the data does not match its checksum)",
+        Assert.Contains("corrupt ManualVsAuto checkpoint (it does not match its checksum)",
             Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path)).Message);
 
         var future = (byte[])bytes.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 7);
         File.WriteAllBytes(path, future);
-        Assert.Contains("format version 7; this program reads version 1", Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path)).Message);
+        Assert.Contains("format version 7; this program reads versions 1 and 2", Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path)).Message);
     }
 
-    /// <summary>A checkpoint written before the revision was recorded (revision 1: the libtorch-op manual backward, or
-    /// autograd through the MLP's own tensor-op forward) still reads, and <c>sample</c> can use it, but resuming it is
-    /// refused: today's manual step and today's autograd forward (the MLP's layers) round differently, so the run
-    /// could not continue bitwise.</summary>
+    /// <summary>A checkpoint written before the revision was recorded (0.3.0's format 1 without the field: revision 1,
+    /// the libtorch-op manual backward, or autograd through the MLP's own tensor-op forward) still reads, and
+    /// <c>sample</c> can use it, but resuming it is refused.</summary>
     [Theory]
     [InlineData(BackwardKind.Manual)]
     [InlineData(BackwardKind.Autograd)]
     public void ACheckpointWithoutABackwardRevisionIsRevisionOneAndDoesNotResume(BackwardKind kind)
     {
         string path = PathOf("old.ckpt");
-        using (var run = TrainingRun.Start(new TrainingSettings(Steps: 10, Hidden: 8, Backward: kind), "sha"))
+        using (var run = TrainingRun.Start(new TrainingSettings(Steps: 10, Hidden: 8, Backward: kind), TrainingRunFactory.DataSha))
             CheckpointFile.Write(path, run.ToCheckpoint());
         var bytes = File.ReadAllBytes(path);
         int jsonLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12));
         string json = System.Text.Encoding.UTF8.GetString(bytes, 16, jsonLength);
         string field = $",\"backwardRevision\":{kind.Revision(ModelKind.Mlp)}";
         Assert.Contains(field, json);
-        var oldJson = System.Text.Encoding.UTF8.GetBytes(json.Replace(field, ""));
-        var old = bytes[..12].Concat(BitConverter.GetBytes((uint)oldJson.Length)).Concat(oldJson).Concat(bytes[(16 + jsonLength)..]).ToArray();
+        var payload = bytes[(16 + jsonLength)..^32];
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(payload));
+        var oldJson = System.Text.Encoding.UTF8.GetBytes(json.Replace(field, "").TrimEnd('}') + $",\"payloadSha256\":\"{sha}\"}}");
+        var old = bytes[..8].Concat(BitConverter.GetBytes(1u)).Concat(BitConverter.GetBytes((uint)oldJson.Length)).Concat(oldJson).Concat(payload).ToArray();
         File.WriteAllBytes(path, old);
 
         var c = CheckpointFile.Read(path);
         Assert.Equal(1, c.BackwardRevision);
-        AssertResumesOrRefuses(c, resumes: false, $"the checkpoint was made by an earlier {kind.Name()} backward (revision 1), which rounds differently from this program's (revision 2), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
+        Assert.Equal(1, c.FileFormat);
+        AssertResumesOrRefuses(c, resumes: false, "the checkpoint is in format 1 (ManualVsAuto 0.3.0 or earlier)");
+        AssertResumesOrRefuses(c with { FileFormat = 2 }, resumes: false, $"the checkpoint was made by an earlier {kind.Name()} backward (revision 1), which rounds differently from this program's (revision 2), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
     }
 
     /// <summary>Resuming <paramref name="c"/> starts at its step 0, or is refused with a one-line error containing <paramref name="refusal"/>.</summary>
@@ -158,7 +161,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(3, BackwardKind.Manual.Revision(ModelKind.WaveNet));
         string path = PathOf("rev2.ckpt");
         var settings = TrainingSettings.LectureDefaults(model) with { Steps = 10, Hidden = 8 };
-        using (var run = TrainingRun.Start(settings, "sha"))
+        using (var run = TrainingRun.Start(settings, TrainingRunFactory.DataSha))
             CheckpointFile.Write(path, run.ToCheckpoint() with { BackwardRevision = 2 });
         var c = CheckpointFile.Read(path);
         Assert.Equal(2, c.BackwardRevision);
@@ -181,7 +184,7 @@ public sealed class CheckpointTests : IDisposable
         var bnmean = randn([1, 8], generator: new Generator(1)) * 0.5;
         var bnvar = rand([1, 8], generator: new Generator(2)) + 0.5;
         using var gs = g.get_state();
-        var written = new Checkpoint(settings, 10, "sha",
+        var written = new Checkpoint(settings, 10, TrainingRunFactory.DataSha,
             [("C", StoredArray.From(p.C)), ("W1", StoredArray.From(p.W1)), ("b1", StoredArray.From(p.b1)), ("W2", StoredArray.From(p.W2)),
              ("b2", StoredArray.From(p.b2)), ("bngain", StoredArray.From(p.bngain)), ("bnbias", StoredArray.From(p.bnbias))],
             gs.data<byte>().ToArray(), new float[10], new BatchNormStats(StoredArray.From(bnmean), StoredArray.From(bnvar)));
@@ -229,12 +232,12 @@ public sealed class CheckpointTests : IDisposable
     public void InterruptedAndResumedRunEndsBitwiseEqualToAStraightOne(BackwardKind kind)
     {
         var settings = new TrainingSettings(Steps: 120, Hidden: 32, DecayStep: 80, Backward: kind);
-        using var straight = TrainingRun.Start(settings, "sha");
+        using var straight = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         Assert.Equal(TrainingOutcome.Completed,
             TrainingLoop.Run(straight, Train, new LoopOptions(PathOf("straight.ckpt"), CheckpointEvery: 50), new RecordingReporter(), _ => false).Outcome);
 
         string path = PathOf("stopped.ckpt");
-        using (var first = TrainingRun.Start(settings, "sha"))
+        using (var first = TrainingRun.Start(settings, TrainingRunFactory.DataSha))
         {
             var stopped = TrainingLoop.Run(first, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), i => i == 73);
             Assert.Equal(TrainingOutcome.Interrupted, stopped.Outcome);
@@ -257,7 +260,7 @@ public sealed class CheckpointTests : IDisposable
     public void PeriodicCheckpointsHoldTheStepAndTheHistory()
     {
         string path = PathOf("p.ckpt");
-        using var run = TrainingRun.Start(new TrainingSettings(Steps: 45, Hidden: 8), "sha");
+        using var run = TrainingRun.Start(new TrainingSettings(Steps: 45, Hidden: 8), TrainingRunFactory.DataSha);
         var saves = new List<int>();
         TrainingLoop.Run(run, Train, new LoopOptions(path, CheckpointEvery: 20), new RecordingReporter(), i =>
         {

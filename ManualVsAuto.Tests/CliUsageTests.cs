@@ -13,7 +13,7 @@ public sealed class CliUsageTests : CliTestFolder
     [InlineData("check", "--seed", "1.5", "--seed must be a whole number from 0 to 18446744073709551615, got '1.5'.")]
     [InlineData("check", "--hidden", "abc", "--hidden must be a whole number from 1 to 2147483647, got 'abc'.")]
     [InlineData("check", "--batch-size", "99999999999", "--batch-size must be a whole number from 2 to 2147483647, got '99999999999'.")]
-    [InlineData("train", "--steps", "many", "--steps must be a whole number from 1 to 2147483647, got 'many'.")]
+    [InlineData("train", "--steps", "many", "--steps must be a whole number from 1 to 100000000, got 'many'.")]
     public void ParseErrorsSayWhatIsAllowedWithoutTypeNames(string command, string option, string value, string expected)
     {
         var r = Run(command, option, value);

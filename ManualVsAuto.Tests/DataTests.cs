@@ -203,20 +203,6 @@ public sealed class DataNamesFileTests : IDisposable
         Assert.Contains("UTF-8", e.Message);
     }
 
-    /// <summary>A binary file is named at its first bad byte with line and column, without decoding the whole file.</summary>
-    [Fact]
-    public void NulAndInvalidUtf8AreNamedWithLineAndColumn()
-    {
-        string nul = WriteBytes([(byte)'e', (byte)'m', (byte)'\n', (byte)'a', 0, 0, 0]);
-        var e = Assert.Throws<DataException>(() => NamesFile.Load(nul));
-        Assert.Equal($"{nul}:2:2: character U+0000 is not allowed (a control character: is this a binary file?); a name is one line of a-z only.", e.Message);
-        string bad = WriteBytes([(byte)'e', (byte)'\n', (byte)'z', 0xC3, 0xAB, (byte)'x', 0xFF]);
-        var u = Assert.Throws<DataException>(() => NamesFile.Load(bad));
-        Assert.StartsWith($"{bad}:2:2: character 'ë'", u.Message); // the first character that is not a-z, in characters
-        string invalid = WriteBytes([(byte)'e', (byte)'\n', 0xC3, (byte)'x']);
-        Assert.StartsWith($"{invalid}:2:1: not valid UTF-8 (byte 0xC3)", Assert.Throws<DataException>(() => NamesFile.Load(invalid)).Message);
-    }
-
     [Fact]
     public void AFileTooLargeForMemoryIsRefusedBeforeReading()
     {

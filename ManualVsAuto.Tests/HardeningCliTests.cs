@@ -173,10 +173,11 @@ public sealed class HardeningCliTests : CliTestFolder
                     "  1    a gradient falls short, --verify-every fails, or training diverges",
                     "  2    a usage or input error, including a run refused for lack of memory",
                     "  70   an internal error (a bug; MVA_DEBUG=1 shows the stack trace)",
+                    "  74   stdout or stderr cannot be written (closed or full; a closed pipe is not an error)",
                     "  130  interrupted by Ctrl+C (train saves a checkpoint first)",
                     "  143  stopped by SIGTERM (train saves a checkpoint first)",
                 ],
-                lines.Skip(at + 1).Take(6));
+                lines.Skip(at + 1).Take(7));
         }
     }
 }

@@ -118,7 +118,7 @@ public class TrainingStepTests
             FusedStep.Backward(p, s, Xb);
         };
         var settings = new TrainingSettings(Steps: 30, Hidden: 32);
-        using var run = TrainingRun.Start(settings, "test");
+        using var run = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         using var brokenRun = TrainingRunFactory.WithTrainer(settings, p => new FusedTrainer(p, broken));
         var result = TrainingLoop.Run(brokenRun, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
         Assert.Equal(TrainingOutcome.VerificationFailed, result.Outcome);
@@ -185,8 +185,8 @@ public class TrainingStepTests
     public void VerificationIsOffThePathTrainingIsBitwiseTheSameWithIt()
     {
         var settings = new TrainingSettings(Steps: 60, Hidden: 24);
-        using var plain = TrainingRun.Start(settings, "test");
-        using var verified = TrainingRun.Start(settings, "test");
+        using var plain = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
+        using var verified = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         var reporter = new RecordingReporter();
         Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(plain, Train, new LoopOptions(null), new RecordingReporter(), _ => false).Outcome);
         Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(verified, Train, new LoopOptions(null, VerifyEvery: 7), reporter, _ => false).Outcome);
@@ -211,7 +211,7 @@ public class TrainingStepTests
     {
         // With batchnorm the loss stays finite (if absurd, ~1e7) up to lr ≈ 1e15; 1e20 overflows float32 within a few steps.
         var settings = new TrainingSettings(Steps: 500, Hidden: 16, Lr: 1e20);
-        using var run = TrainingRun.Start(settings, "test");
+        using var run = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         var result = TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
         Assert.Equal(TrainingOutcome.Diverged, result.Outcome);
         var losses = run.Losses();

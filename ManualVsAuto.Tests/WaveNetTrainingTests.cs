@@ -31,9 +31,9 @@ public sealed class WaveNetTrainingTests : IDisposable
     [DataFact]
     public void ManualAndAutogradTrainingReachTheSameParameters()
     {
-        using var manual = TrainingRun.Start(Settings(300), "test");
-        using var autograd = TrainingRun.Start(Settings(300, BackwardKind.Autograd), "test");
-        using var initial = TrainingRun.Start(Settings(300), "test");
+        using var manual = TrainingRun.Start(Settings(300), TrainingRunFactory.DataSha);
+        using var autograd = TrainingRun.Start(Settings(300, BackwardKind.Autograd), TrainingRunFactory.DataSha);
+        using var initial = TrainingRun.Start(Settings(300), TrainingRunFactory.DataSha);
         foreach (var run in new[] { manual, autograd })
             Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false).Outcome);
         Assert.Equal(BackwardKind.Autograd, autograd.Trainer.Kind);
@@ -76,11 +76,11 @@ public sealed class WaveNetTrainingTests : IDisposable
     public void CheckpointRoundTripResumesBitwise(BackwardKind kind)
     {
         var settings = Settings(120, kind);
-        using var straight = TrainingRun.Start(settings, "sha");
+        using var straight = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         TrainingLoop.Run(straight, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
 
         string path = Path.Combine(dir, $"{kind}.ckpt");
-        using (var first = TrainingRun.Start(settings, "sha"))
+        using (var first = TrainingRun.Start(settings, TrainingRunFactory.DataSha))
         {
             Assert.Equal(TrainingOutcome.Interrupted,
                 TrainingLoop.Run(first, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), i => i == 73).Outcome);
@@ -100,7 +100,7 @@ public sealed class WaveNetTrainingTests : IDisposable
     [DataFact]
     public void VerificationPassesCorrectWaveNetSteps()
     {
-        using var run = TrainingRun.Start(Settings(40), "test");
+        using var run = TrainingRun.Start(Settings(40), TrainingRunFactory.DataSha);
         var reporter = new RecordingReporter();
         var result = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), reporter, _ => false);
         Assert.Equal(TrainingOutcome.Completed, result.Outcome);
@@ -111,7 +111,7 @@ public sealed class WaveNetTrainingTests : IDisposable
     public void AMidRunCheckpointSamplesWithItsRunningStatistics()
     {
         string path = Path.Combine(dir, "mid.ckpt");
-        using (var run = TrainingRun.Start(Settings(30), "sha"))
+        using (var run = TrainingRun.Start(Settings(30), TrainingRunFactory.DataSha))
             TrainingLoop.Run(run, Train, new LoopOptions(path, CheckpointEvery: 10), new RecordingReporter(), i => i == 20);
         var trained = ITrainedModel.FromCheckpoint(CheckpointFile.Read(path), path, _ => throw new InvalidOperationException("the WaveNet needs no calibration"));
         var names = trained.Sample(5, 1).ToList();

@@ -1,1 +1,2 @@
+ManualVsAuto.Cli.StandardStreams.Install();
 return ManualVsAuto.Cli.App.Run(args);

@@ -41,29 +41,50 @@ public static class App
     }
 
     /// <summary>Runs <paramref name="body"/>, turning a failure into one line on <paramref name="err"/> and its exit code:
-    /// bad input or too little memory 2, anything else (a bug) 70, with the stack trace only when <paramref name="debug"/>.</summary>
+    /// bad input or too little memory 2, stdout or stderr that cannot be written 74, a signal 130 or 143, anything else (a bug) 70, with the stack trace only when <paramref name="debug"/>.</summary>
     public static int Guard(Func<int> body, TextWriter err, bool debug)
     {
         try
         {
             return body();
         }
+        catch (OutputException e)
+        {
+            return Report(err, $"error: {e.Message}", ExitCodes.OutputError);
+        }
         catch (Exception e) when (e is DataException or GradientCheckException or UserInputException or Training.CheckpointException or Plots.PlotPathException)
         {
-            err.WriteLine($"error: {e.Message}");
-            return ExitCodes.Usage;
+            return Report(err, $"error: {e.Message}", ExitCodes.Usage);
+        }
+        catch (Training.RunStoppedException e)
+        {
+            return Report(err, e.Message, e.Signals.ExitCode);
         }
         catch (Exception e) when (OutOfMemory(e) is { } message)
         {
-            err.WriteLine($"error: {message}");
-            return ExitCodes.Usage;
+            return Report(err, $"error: {message}", ExitCodes.Usage);
         }
         catch (Exception e)
         {
-            err.WriteLine(debug
+            return Report(err, debug
                 ? $"error: internal error: {e}"
-                : $"error: internal error: {e.GetType().Name}: {FirstLine(e.Message)} (please report it; set MVA_DEBUG=1 for a stack trace)");
-            return ExitCodes.Internal;
+                : $"error: internal error: {e.GetType().Name}: {FirstLine(e.Message)} (please report it; set MVA_DEBUG=1 for a stack trace)", ExitCodes.Internal);
+        }
+    }
+
+    /// <summary>Writes the error line and returns <paramref name="code"/>; if stderr itself cannot be written (closed,
+    /// full), returns 74 instead, and never throws: the handler of last resort must not fail.</summary>
+    private static int Report(TextWriter err, string line, int code)
+    {
+        try
+        {
+            err.WriteLine(line);
+            err.Flush();
+            return code;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+        {
+            return ExitCodes.OutputError;
         }
     }
 
@@ -88,7 +109,7 @@ public static class App
                         ? $"'{c}' has no subcommands; see: help {c}."
                         : $"'{s}' is not a subcommand of '{c}'; it has: {string.Join(", ", subcommands)}.");
             }
-            return root.Parse([.. new[] { r.GetValue(name), r.GetValue(sub) }.OfType<string>(), "--help"]).Invoke();
+            return root.Parse([.. new[] { r.GetValue(name), r.GetValue(sub) }.OfType<string>(), "--help"]).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         });
         return help;
     }

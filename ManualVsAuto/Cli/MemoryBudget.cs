@@ -46,7 +46,8 @@ public static class MemoryBudget
     /// </summary>
     public static double Train(TrainingSettings s, long trainExamples)
     {
-        double data = (s.BlockSize + 1.0) * trainExamples;
+        // The loss history grows with --steps: the buffer, its copy for a checkpoint, and the checkpoint's bytes.
+        double data = (s.BlockSize + 1.0) * trainExamples + 12.0 * s.Steps;
         if (s.Model == ModelKind.WaveNet)
         {
             double parameters = WaveNetParameters(s.Hidden);

@@ -11,11 +11,12 @@ namespace ManualVsAuto.Cli;
 /// </summary>
 public static class Opt
 {
-    public static Option<int> Int(string name, int defaultValue, string description, int min, string? why = null) =>
+    public static Option<int> Int(string name, int defaultValue, string description, int min, string? why = null, int max = int.MaxValue) =>
         Parsed(new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue }, text =>
             !int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v)
-                ? (0, $"{name} must be a whole number from {min} to {int.MaxValue}, got '{text}'.")
+                ? (0, $"{name} must be a whole number from {min} to {max}, got '{text}'.")
                 : v < min ? (v, $"{name} must be at least {min}{(why is null ? "" : $" ({why})")}, got {v}.")
+                : v > max ? (v, string.Create(CultureInfo.InvariantCulture, $"{name} must be at most {max:N0}, got {v:N0}."))
                 : (v, null));
 
     /// <summary>A positive, finite number. Every spelling of infinity or NaN (Infinity, inf, ∞, NaN, nan) gets the same message.</summary>
@@ -31,8 +32,19 @@ public static class Opt
                 ? (v, null)
                 : (0, $"--seed must be a whole number from 0 to {ulong.MaxValue}, got '{text}'."));
 
-    public static Option<string?> Path(string name, string description) =>
-        new(name) { Description = description };
+    public static Option<string?> Path(string name, string description)
+    {
+        var option = new Option<string?>(name) { Description = description };
+        option.Validators.Add(r => NotEmpty(r, name));
+        return option;
+    }
+
+    /// <summary>An empty or blank path ("") is a parse error naming <paramref name="name"/>, not a crash later.</summary>
+    public static void NotEmpty(SymbolResult r, string name)
+    {
+        if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[^1].Value))
+            r.AddError($"{name} needs a path, got '{r.Tokens[^1].Value}'.");
+    }
 
     public static Option<int> Threads() =>
         Int("--threads", 1, $"libtorch intra-op threads, at most the processor count ({Environment.ProcessorCount} here); 1 is fastest for a model this small", 1);

@@ -13,6 +13,8 @@ public static class ParseErrors
             string token = parsed.UnmatchedTokens[0];
             var command = parsed.CommandResult.Command;
             string kind = token.StartsWith('-') ? "option" : "command or argument";
+            if (Names(command).Contains(token, StringComparer.Ordinal)) // only an option after `--` is unmatched by its own name
+                return $"'{token}' comes after '--', which ends the options (what follows is taken as arguments); put {token} before '--'.";
             return Suggest(token, Names(command)) is { } near
                 ? $"unknown {kind} '{token}' for {Shown(command)}; did you mean {near}?"
                 : $"unknown {kind} '{token}' for {Shown(command)}.";

@@ -25,6 +25,7 @@ public static class SampleCommand
         cmd.SetAction(r =>
         {
             ModelKinds.TryParse(r.GetValue(model), out var modelKind);
+            using var signals = StopSignals.Listen(); // Ctrl+C and SIGTERM stop between two names, or two chunks of calibration
             string path = CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind);
             var c = CheckpointFile.Read(path);
             if (r.GetResult(model) is { Implicit: false } && c.Settings.Model != modelKind)
@@ -41,35 +42,28 @@ public static class SampleCommand
                 Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
                 Inference.Calibrate(p, d.Split.Train);
             });
-            using var pipe = PipeOutput();
-            var output = pipe ?? Console.Out;
+            int wanted = r.GetValue(count), printed = 0;
             try
             {
-                foreach (var name in trained.Sample(r.GetValue(count), r.GetValue(seed))) output.WriteLine(name);
-            }
-            catch (IOException) when (pipe is not null)
-            {
-                // The reader has gone (`sample --count 1000000 | head`): the names it wanted are out; stop drawing.
+                foreach (var name in trained.Sample(wanted, r.GetValue(seed)))
+                {
+                    Console.Out.WriteLine(name);
+                    printed++;
+                    // The reader has gone (`sample --count 1000000 | head`): the names it wanted are out; stop drawing.
+                    if (StandardStreams.ReaderGone) break;
+                }
             }
             catch (System.Runtime.InteropServices.ExternalException e) when (e.Message.Contains("probability tensor", StringComparison.Ordinal))
             {
                 throw new UserInputException($"{path}: the net in this checkpoint gives NaN or infinite probabilities (its parameters blew up, e.g. with a huge --lr); it cannot sample.");
             }
+            catch (RunStoppedException stop)
+            {
+                Console.Error.WriteLine($"{stop.Signals.How} after {printed:N0} of {wanted:N0} names.");
+                return stop.Signals.ExitCode;
+            }
             return ExitCodes.Ok;
         });
         return cmd;
-    }
-
-    /// <summary>
-    /// A plain stream on a redirected stdout (Linux, macOS), or null. .NET's console writer ignores a pipe whose reader
-    /// has gone, so <c>sample --count 1000000 | head</c> would draw every name for nobody; this stream's write fails
-    /// instead, and sampling stops there. Each name is flushed as it is made.
-    /// </summary>
-    private static StreamWriter? PipeOutput()
-    {
-        if (!Console.IsOutputRedirected || OperatingSystem.IsWindows()) return null;
-        Console.Out.Flush();
-        var stdout = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 1);
-        return new StreamWriter(stdout, Console.OutputEncoding) { AutoFlush = true, NewLine = Console.Out.NewLine };
     }
 }

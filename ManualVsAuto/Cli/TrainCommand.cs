@@ -16,7 +16,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var d = new TrainingSettings();
-        var steps = Opt.Int("--steps", d.Steps, "training steps", 1);
+        var steps = Opt.Int("--steps", d.Steps, "training steps", 1, max: TrainingSettings.MaxSteps);
         var hidden = Opt.Int("--hidden", d.Hidden, "hidden units (n_hidden)", 1);
         var batch = Opt.Int("--batch-size", d.BatchSize, "minibatch size, drawn with replacement", 2, "the variance divides by n-1");
         var lr = Opt.PositiveDouble("--lr", d.Lr, "learning rate; lr/10 from --decay-step on");
@@ -59,67 +59,50 @@ public static class TrainCommand
                 (steps, s => s.Steps), (hidden, s => s.Hidden), (batch, s => s.BatchSize), (lr, s => s.Lr),
                 (decay, s => s.DecayStep), (seed, s => s.Seed), (backward, s => s.Backward), (model, s => s.Model),
             }.Where(x => Explicit(x.Option)).ToList();
-            var request = new TrainRequest(requested, CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind), r.GetValue(every),
-                r.GetValue(resume), r.GetValue(overwrite), r.GetValue(plot), r.GetValue(verify), r.GetValue(data), r.GetValue(threads),
-                explicitNames.Select(x => (x.Option.Name, x.Value)).ToList());
-            return Run(request);
+            var request = new TrainRequest(requested, CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind), r.GetValue(resume),
+                r.GetValue(overwrite), explicitNames.Select(x => (x.Option.Name, x.Value)).ToList());
+            return Run(request, new RunOptions(r.GetValue(every), r.GetValue(plot), r.GetValue(verify), r.GetValue(data), r.GetValue(threads)));
         });
         return cmd;
     }
+    /// <summary>The options that do not decide which run this is (they may change on --resume).</summary>
+    private sealed record RunOptions(int CheckpointEvery, string? PlotPath, int VerifyEvery, string? DataPath, int Threads);
 
-    /// <param name="ExplicitSettings">The settings given on the command line, by option name, with how to read them from settings.</param>
-    private sealed record TrainRequest(TrainingSettings Settings, string CheckpointPath, int CheckpointEvery, bool Resume, bool Overwrite,
-        string? PlotPath, int VerifyEvery, string? DataPath, int Threads, IReadOnlyList<(string Name, Func<TrainingSettings, object> Value)> ExplicitSettings);
-
-    private static int Run(TrainRequest q)
+    private static int Run(TrainRequest q, RunOptions o)
     {
         if (q.Resume && q.Overwrite) throw new UserInputException("--resume and --overwrite contradict each other: pick one.");
-        if (q.PlotPath is not null && PngFile.Validate(q.PlotPath) == Path.GetFullPath(q.CheckpointPath)) // before the run, not after it
-            throw new UserInputException($"--plot and --checkpoint are the same file ({q.PlotPath}): the plot would overwrite the checkpoint. Give them different paths.");
+        if (o.PlotPath is not null && PngFile.Validate(o.PlotPath) == Path.GetFullPath(q.CheckpointPath)) // before the run, not after it
+            throw new UserInputException($"--plot and --checkpoint are the same file ({o.PlotPath}): the plot would overwrite the checkpoint. Give them different paths.");
         var err = Console.Error;
-        set_num_threads(Opt.CapThreads(q.Threads, err));
+        set_num_threads(Opt.CapThreads(o.Threads, err));
 
-        Checkpoint? resumed = null;
-        int? extendTo = null;
-        var kind = CheckpointFile.Probe(q.CheckpointPath);
-        if (q.Resume)
-        {
-            if (kind == CheckpointFile.FileKind.Missing)
-                throw new CheckpointException($"{q.CheckpointPath}: no checkpoint there to resume (file not found).");
-            resumed = CheckpointFile.Read(q.CheckpointPath);
-            extendTo = NewStepCount(q, resumed);
-            var conflicts = q.ExplicitSettings
-                .Where(x => x.Name != "--steps" && !Equals(x.Value(q.Settings), x.Value(resumed.Settings)))
-                .Select(x => $"{x.Name} {Show(x.Value(q.Settings))} (the checkpoint has {Show(x.Value(resumed.Settings))})")
-                .ToList();
-            if (conflicts.Count > 0)
-                throw new UserInputException($"--resume continues the run in {q.CheckpointPath} with its own settings (only --steps may change); these flags disagree: {string.Join(", ", conflicts)}. Drop them, or start over with --overwrite.");
-        }
-        else if (kind == CheckpointFile.FileKind.Foreign)
-        {
-            throw new CheckpointException($"{q.CheckpointPath} exists and is not a ManualVsAuto checkpoint; not overwriting it. Choose another --checkpoint path.");
-        }
-        else if (kind == CheckpointFile.FileKind.Ours && !q.Overwrite)
-        {
-            var (existing, unreadable) = DescribeExisting(q.CheckpointPath);
-            throw new UserInputException(unreadable is null
-                ? $"{q.CheckpointPath} already exists ({existing}); pass --resume to continue it or --overwrite to start a new run over it."
-                : $"{unreadable}; it cannot be resumed: pass --overwrite to start a new run over it, or choose another --checkpoint path.");
-        }
-        var settings = resumed is null ? q.Settings : resumed.Settings with { Steps = extendTo ?? resumed.Settings.Steps };
-        if (q.VerifyEvery > 0 && settings.Backward != BackwardKind.Manual)
+        // One writer per checkpoint, from before it is read (a live run's file is never resumed) to the end.
+        using var checkpointLock = CheckpointLock.Acquire(q.CheckpointPath);
+        var plan = TrainingPlan.Decide(q);
+        var (settings, resumed, extendTo) = (plan.Settings, plan.Resumed, plan.ExtendTo);
+        if (o.VerifyEvery > 0 && settings.Backward != BackwardKind.Manual)
             throw new UserInputException("--verify-every checks the manual backward against autograd; it does not apply to --backward autograd.");
 
-        var data = TrainingData.Load(q.DataPath, err, settings.BlockSize);
+        var data = TrainingData.Load(o.DataPath, err, settings.BlockSize);
         DataSize.EnsureTrainingAndValidation("train", data.Split.Names, data.Path);
         if (resumed is not null) data.EnsureMatches(resumed, q.CheckpointPath);
 
-        if (resumed is not null && resumed.Step == settings.Steps && !resumed.NeedsCalibration)
+        // Ctrl+C (SIGINT) and SIGTERM stop at the next step boundary, or the next chunk of calibration, evaluation,
+        // plotting or sampling; the checkpoint is saved by then.
+        using var signals = StopSignals.Listen();
+        if (plan.Finished)
         {
             // A finished run: nothing to train; its result again, from the checkpoint.
-            err.WriteLine($"{q.CheckpointPath} is a finished run ({resumed.Settings.Describe()}); nothing to train. Its result:");
+            err.WriteLine($"{q.CheckpointPath} is a finished run ({resumed!.Settings.Describe()}); nothing to train. Its result:");
             using var scope = NewDisposeScope();
-            return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, p => Inference.Calibrate(p, data.Split.Train)), data, q.CheckpointPath);
+            try
+            {
+                return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, p => Inference.Calibrate(p, data.Split.Train)), data, q.CheckpointPath);
+            }
+            catch (RunStoppedException)
+            {
+                return Stopped(signals, resumed.Step, settings, q.CheckpointPath);
+            }
         }
 
         MemoryBudget.Ensure(MemoryBudget.Train(settings, data.Split.Train.Count),
@@ -133,53 +116,24 @@ public static class TrainCommand
                 : $"Resuming at step {run.Step:N0}: {settings.Describe()}; checkpoint {q.CheckpointPath}");
         if (resumed is null) CheckpointFile.Write(q.CheckpointPath, run.ToCheckpoint()); // claims the path; the last good state if step 1 diverges
 
-        // Ctrl+C (SIGINT) and SIGTERM (a plain kill) both stop at the next step boundary and save; a second Ctrl+C
-        // ends the process as usual.
-        using var cancel = new CancellationTokenSource();
-        int stopCode = ExitCodes.Interrupted;
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (!cancel.IsCancellationRequested) { e.Cancel = true; cancel.Cancel(); }
-        };
-        Console.CancelKeyPress += onCancel;
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
-        {
-            if (cancel.IsCancellationRequested) return;
-            c.Cancel = true;
-            stopCode = ExitCodes.Terminated;
-            cancel.Cancel();
-        });
         TrainingResult result;
         int startStep = run.Step;
         var clock = Stopwatch.StartNew();
-        try
-        {
-            var loop = new LoopOptions(q.CheckpointPath, q.CheckpointEvery, q.VerifyEvery);
-            Func<ITrainingReporter, TrainingResult> body = reporter =>
-                TrainingLoop.Run(run, data.Split.Train, loop, reporter, _ => cancel.IsCancellationRequested);
-            bool terminal = !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            result = terminal
-                ? TerminalReporter.Run(AnsiConsole.Console, $"{settings.Backward.Name()} training", run.Step, settings.Steps, body)
-                : body(new PlainReporter(Console.Out, err));
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        var loop = new LoopOptions(q.CheckpointPath, o.CheckpointEvery, o.VerifyEvery);
+        Func<ITrainingReporter, TrainingResult> body = reporter =>
+            TrainingLoop.Run(run, data.Split.Train, loop, reporter, _ => signals.Requested);
+        bool terminal = !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        result = terminal
+            ? TerminalReporter.Run(AnsiConsole.Console, $"{settings.Backward.Name()} training", run.Step, settings.Steps, body)
+            : body(new PlainReporter(Console.Out, err));
         clock.Stop();
 
         switch (result.Outcome)
         {
             case TrainingOutcome.Interrupted:
                 PrintSpeed(run.Step - startStep, clock.Elapsed, settings);
-                WritePlot(q.PlotPath, run);
-                string how = stopCode == ExitCodes.Terminated ? "Stopped by SIGTERM" : "Interrupted";
-                string where = q.CheckpointPath == CheckpointLocation.Default(settings.Model)
-                    ? (settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")
-                    : $" --checkpoint {q.CheckpointPath}";
-                err.WriteLine($"{how} at step {result.Step:N0} of {settings.Steps:N0}; checkpoint saved to {q.CheckpointPath}. " +
-                              $"Continue with: {HowToRun.Command($"train --resume{where}")}");
-                return stopCode;
+                WritePlot(o.PlotPath, run, whileStopping: true);
+                return Stopped(signals, result.Step, settings, q.CheckpointPath);
             case TrainingOutcome.Diverged:
             case TrainingOutcome.VerificationFailed:
                 // No speed line: a run that blew up has no meaningful steps/s to report.
@@ -188,22 +142,38 @@ public static class TrainCommand
         }
         PrintSpeed(run.Step - startStep, clock.Elapsed, settings);
 
-        // As the lecture: the MLP calibrates batchnorm over the training set (kept in the final checkpoint); the
-        // WaveNet uses its running statistics.
-        var (trained, final) = run.Finish(data.Split.Train);
-        CheckpointFile.Write(q.CheckpointPath, final);
-        err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
-        WritePlot(q.PlotPath, run);
-        return PrintResult(trained, data, q.CheckpointPath);
+        try
+        {
+            // As the lecture: the MLP calibrates batchnorm over the training set (kept in the final checkpoint); the
+            // WaveNet uses its running statistics. The loop saved the last step's checkpoint: a stop from here on keeps it.
+            var (trained, final) = OnTerminal($"calibrating over {data.Split.Train.Count:N0} training examples", () => run.Finish(data.Split.Train));
+            CheckpointFile.Write(q.CheckpointPath, final);
+            err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
+            WritePlot(o.PlotPath, run);
+            return PrintResult(trained, data, q.CheckpointPath);
+        }
+        catch (RunStoppedException)
+        {
+            return Stopped(signals, run.Step, settings, q.CheckpointPath);
+        }
     }
 
-    /// <summary>The --steps of a resumed run: the checkpoint's, or a new total that is not below the step it reached.</summary>
-    private static int? NewStepCount(TrainRequest q, Checkpoint c)
+    /// <summary>The line that says where a signal stopped the run and how to continue it; the exit code 130 or 143.</summary>
+    private static int Stopped(StopSignals signals, int step, TrainingSettings settings, string checkpointPath)
     {
-        if (!q.ExplicitSettings.Any(x => x.Name == "--steps") || q.Settings.Steps == c.Settings.Steps) return null;
-        if (q.Settings.Steps < c.Step)
-            throw new UserInputException($"--steps {q.Settings.Steps:N0} is below step {c.Step:N0}, which the run in {q.CheckpointPath} has already reached; give at least {c.Step:N0}.");
-        return q.Settings.Steps;
+        string where = checkpointPath == CheckpointLocation.Default(settings.Model)
+            ? (settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")
+            : $" --checkpoint {checkpointPath}";
+        Console.Error.WriteLine($"{signals.How} at step {step:N0} of {settings.Steps:N0}; checkpoint saved to {checkpointPath}. " +
+                                $"Continue with: {HowToRun.Command($"train --resume{where}")}");
+        return signals.ExitCode;
+    }
+
+    /// <summary>Runs a long phase after training under a spinner that names it, on a terminal (a redirected run prints nothing extra).</summary>
+    private static T OnTerminal<T>(string what, Func<T> phase)
+    {
+        bool terminal = !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        return terminal ? AnsiConsole.Status().Start(Markup.Escape(what) + "…", _ => phase()) : phase();
     }
 
     private static void PrintSpeed(int done, TimeSpan elapsed, TrainingSettings settings)
@@ -217,7 +187,8 @@ public static class TrainCommand
     /// when the net blew up although every training loss stayed finite (batchnorm can hide huge weights until calibration).</summary>
     private static int PrintResult(ITrainedModel trained, TrainingData data, string checkpointPath)
     {
-        double train = trained.SplitLoss(data.Split.Train), val = trained.SplitLoss(data.Split.Dev);
+        double train = OnTerminal($"evaluating the training split ({data.Split.Train.Count:N0} examples)", () => trained.SplitLoss(data.Split.Train));
+        double val = OnTerminal($"evaluating the validation split ({data.Split.Dev.Count:N0} examples)", () => trained.SplitLoss(data.Split.Dev));
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {train}"));
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {val}"));
         if (!double.IsFinite(train) || !double.IsFinite(val))
@@ -231,32 +202,13 @@ public static class TrainCommand
         return ExitCodes.Ok;
     }
 
-    private static void WritePlot(string? path, TrainingRun run)
+    /// <param name="whileStopping">The run is already stopping (the plot of an interrupted run is still written); otherwise a signal stops before the plot and after it.</param>
+    private static void WritePlot(string? path, TrainingRun run, bool whileStopping = false)
     {
         if (path is null || run.Step == 0) return;
+        if (!whileStopping) StopSignals.ThrowIfStopping();
         LossPlot.Write(path, run.Losses(), run.Settings);
         Console.Error.WriteLine($"Loss plot: {Path.GetFullPath(path)}");
+        if (!whileStopping) StopSignals.ThrowIfStopping();
     }
-
-    /// <summary>The run in an existing checkpoint (e.g. "a manual run at step 3,000 of 3,000"), or why it cannot be read.</summary>
-    private static (string? Run, string? Unreadable) DescribeExisting(string path)
-    {
-        try
-        {
-            var c = CheckpointFile.Read(path);
-            return ($"a {c.Settings.Backward.Name()} run at step {c.Step:N0} of {c.Settings.Steps:N0}", null);
-        }
-        catch (CheckpointException e)
-        {
-            return (null, e.Message.TrimEnd('.'));
-        }
-    }
-
-    private static string Show(object o) => o switch
-    {
-        double x => x.ToString(CultureInfo.InvariantCulture),
-        BackwardKind k => k.Name(),
-        ModelKind m => m.Name(),
-        _ => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
-    };
 }

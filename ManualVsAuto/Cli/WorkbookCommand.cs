@@ -10,6 +10,7 @@ public static class WorkbookCommand
     public static Command Create()
     {
         var dir = new Argument<string>("DIR") { Description = "the folder to make the workbook in; it must not exist or be empty" };
+        dir.Validators.Add(r => Opt.NotEmpty(r, "DIR"));
         var package = new Option<string[]>("--package")
         {
             Description = "reference the ManualVsAuto package VERSION from the local folder feed FEED instead of this clone's library project",

@@ -41,9 +41,10 @@ public static class NamesFile
     }
 
     /// <summary>
-    /// The names in a file's bytes, by the rule above, read straight into a <see cref="NameList"/>, one byte per
-    /// letter. Only a line that is not plain a–z is decoded (alone: a huge binary file is never decoded whole), to
-    /// tell a blank line of Unicode whitespace from an error, which names the line and the column.
+    /// The names in a file's bytes, by the rule above. An ordinary file (a–z lines, LF or CRLF, ASCII blank lines)
+    /// is read straight into a <see cref="NameList"/>, one byte per letter; anything else (other bytes, non-ASCII
+    /// blanks, no names) goes through <see cref="Parse(string, string)"/> on the decoded text, which gives the
+    /// exact error or the exact names.
     /// </summary>
     public static NameList Parse(byte[] bytes, string source)
     {
@@ -65,11 +66,15 @@ public static class NamesFile
             }
             else if (line.ContainsAnyExcept(AsciiBlanks))
             {
-                CheckLine(line, lineNumber, source);
+                // An ASCII line is judged here, at its first byte outside a-z (a NUL in a sparse 1 GB file is
+                // named at once, without decoding the whole file); other bytes need the decoded text.
+                if (line.ContainsAnyInRange((byte)0x80, (byte)0xFF)) return ParseText(bytes, source);
+                int col = line.IndexOfAnyExceptInRange((byte)'a', (byte)'z');
+                throw NotAllowed(source, lineNumber, col + 1, (char)line[col]);
             }
             at = end + 1;
         }
-        if (starts.Count == 0) throw new DataException($"{source}: no names found (the file is empty or blank).");
+        if (starts.Count == 0) return ParseText(bytes, source);
         starts.Add(used);
         return new NameList(symbols, starts.ToArray());
     }
@@ -78,40 +83,22 @@ public static class NamesFile
 
     private static readonly System.Buffers.SearchValues<byte> AsciiBlanks = System.Buffers.SearchValues.Create(" \t\r\v\f"u8);
 
-    /// <summary>A line that is not plain a–z: blank (Unicode whitespace only) or an error at its first character that is not a–z.</summary>
-    private static void CheckLine(ReadOnlySpan<byte> line, int lineNumber, string source)
+    private static NameList ParseText(byte[] bytes, string source)
     {
-        // Every byte before the first one outside a–z is a letter, so its byte index is its column.
-        int first = line.IndexOfAnyExceptInRange((byte)'a', (byte)'z');
-        if (!line.ContainsAnyInRange((byte)0x80, (byte)0xFF))
-        {
-            // ASCII only, and not blank: the first character outside a–z is the error.
-            throw NotAllowed(source, lineNumber, first, (char)line[first]);
-        }
         string text;
         try
         {
-            text = StrictUtf8.GetString(line);
+            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
         }
-        catch (DecoderFallbackException e)
+        catch (DecoderFallbackException)
         {
-            int column = StrictUtf8.GetCharCount(line[..e.Index]) + 1;
-            throw new DataException($"{source}:{lineNumber}:{column}: not valid UTF-8 (byte 0x{line[e.Index]:X2}); a names file is UTF-8 text (is this a binary file?).");
+            // Where: the first byte that does not start a valid UTF-8 sequence, as line and byte column.
+            System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int valid, out _, replaceInvalidSequences: false);
+            int lineStart = bytes.AsSpan(0, valid).LastIndexOf((byte)'\n') + 1;
+            int line = bytes.AsSpan(0, valid).Count((byte)'\n') + 1;
+            throw new DataException($"{source}:{line}:{valid - lineStart + 1}: byte 0x{bytes[valid]:X2} is not valid UTF-8; a names file is UTF-8 text, one name of a-z per line.");
         }
-        if (string.IsNullOrWhiteSpace(text)) return;
-        int col = 0;
-        while (Vocabulary.IsNameChar(text[col])) col++;
-        throw NotAllowed(source, lineNumber, col, text[col]);
-    }
-
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
-    private static DataException NotAllowed(string source, int lineNumber, int index, char c)
-    {
-        string why = c == Vocabulary.EndToken ? " ('.' is the end-of-name token)"
-            : char.IsControl(c) && !char.IsWhiteSpace(c) ? " (a control character: is this a binary file?)" : "";
-        return new DataException(
-            $"{source}:{lineNumber}:{index + 1}: character {Describe(c)} is not allowed{why}; a name is one line of a-z only.");
+        return NameList.From(Parse(text, source));
     }
 
     public static IReadOnlyList<string> Parse(string text, string source)
@@ -126,12 +113,18 @@ public static class NamesFile
             for (int col = 0; col < line.Length; col++)
             {
                 char c = line[col];
-                if (!Vocabulary.IsNameChar(c)) throw NotAllowed(source, i + 1, col, c);
+                if (!Vocabulary.IsNameChar(c)) throw NotAllowed(source, i + 1, col + 1, c);
             }
             names.Add(line);
         }
         if (names.Count == 0) throw new DataException($"{source}: no names found (the file is empty or blank).");
         return names;
+    }
+
+    private static DataException NotAllowed(string source, int line, int column, char c)
+    {
+        string why = c == Vocabulary.EndToken ? " ('.' is the end-of-name token)" : "";
+        return new DataException($"{source}:{line}:{column}: character {Describe(c)} is not allowed{why}; a name is one line of a-z only.");
     }
 
     private static string Describe(char c) =>

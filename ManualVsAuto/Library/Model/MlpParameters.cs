@@ -23,6 +23,15 @@ public sealed record MlpParameters(Tensor C, Tensor W1, Tensor b1, Tensor W2, Te
     /// and bnbias from the unseeded global generator; here they come from the same one, after b2.
     /// Drawn in float32 (as the lecture) and then converted, so float64 runs start from the same values.
     /// </summary>
+    /// <summary>The shapes <see cref="Init"/> makes, by name, in the order of <see cref="Named"/>, without building them
+    /// (what a checkpoint of this config must hold).</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> Shapes(MlpConfig config)
+    {
+        long h = config.NHidden, fanIn = (long)config.NEmbd * config.BlockSize;
+        return [("C", [config.VocabSize, config.NEmbd]), ("W1", [fanIn, h]), ("b1", [h]), ("W2", [h, config.VocabSize]),
+            ("b2", [config.VocabSize]), ("bngain", [1, h]), ("bnbias", [1, h])];
+    }
+
     public static MlpParameters Init(MlpConfig config, Generator g, ScalarType dtype = ScalarType.Float32)
     {
         int fanIn = config.NEmbd * config.BlockSize;

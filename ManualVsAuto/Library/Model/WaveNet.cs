@@ -38,4 +38,22 @@ public static class WaveNet
     /// each, and the last Linear with its bias.</summary>
     public static long ParameterCount(int nEmbd = LectureNEmbd, long nHidden = LectureNHidden, int vocabSize = Vocabulary.Size) =>
         (long)vocabSize * nEmbd + 2L * nEmbd * nHidden + 2 * (2 * nHidden * nHidden) + 3 * 2 * nHidden + nHidden * vocabSize + vocabSize;
+
+    /// <summary>The names and shapes of <see cref="Create"/>'s <see cref="Sequential.State"/> (parameters, then each
+    /// batchnorm's running statistics), without building it: what a checkpoint of this net must hold.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> StateShapes(int nEmbd = LectureNEmbd, long nHidden = LectureNHidden, int vocabSize = Vocabulary.Size)
+    {
+        var shapes = new List<(string, long[])> { ("layers[0].weight", [vocabSize, nEmbd]) };
+        long fanIn = nEmbd;
+        for (int i = 0; i < 3; i++)
+        {
+            int linear = 2 + 4 * i, batchNorm = linear + 1;
+            shapes.Add(($"layers[{linear}].weight", [fanIn * 2, nHidden]));
+            foreach (var name in new[] { "gamma", "beta", "running_mean", "running_var" }) shapes.Add(($"layers[{batchNorm}].{name}", [nHidden]));
+            fanIn = nHidden;
+        }
+        shapes.Add(("layers[13].weight", [nHidden, vocabSize]));
+        shapes.Add(("layers[13].bias", [vocabSize]));
+        return shapes;
+    }
 }

@@ -42,6 +42,10 @@ public sealed record Checkpoint(
     /// <summary>The <see cref="BackwardKinds.Revision"/> of the backward that made it (1 in files that predate the field).</summary>
     public int BackwardRevision { get; init; } = Settings.Backward.Revision(Settings.Model);
 
+    /// <summary>The <see cref="CheckpointFile"/> format it was read from: 1 for a file of 0.3.0 or earlier, whose
+    /// metadata no checksum covers; <c>--resume</c> refuses those (sample reads them).</summary>
+    public int FileFormat { get; init; } = CheckpointFile.FormatVersion;
+
     public bool Complete => Step >= Settings.Steps;
 
     /// <summary>
@@ -54,6 +58,9 @@ public sealed record Checkpoint(
     /// <summary>Fails unless this program's backward is the one that made the checkpoint, so resuming continues it bitwise.</summary>
     public void EnsureResumable()
     {
+        if (FileFormat < CheckpointFile.FormatVersion)
+            throw new CheckpointException(
+                $"the checkpoint is in format {FileFormat} (ManualVsAuto 0.3.0 or earlier), whose checksum does not cover its settings, so --resume cannot trust them; start a new run with --overwrite (sample still reads it).");
         if (BackwardRevision != Settings.Backward.Revision(Settings.Model))
             throw new CheckpointException(
                 $"the checkpoint was made by an earlier {Settings.Backward.Name()} backward (revision {BackwardRevision}), which rounds differently from this program's (revision {Settings.Backward.Revision(Settings.Model)}), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");

@@ -59,6 +59,7 @@ public static class Inference
         long chunks = 0;
         for (long start = 0; start < split.Count; start += LayerInference.Chunk)
         {
+            StopSignals.ThrowIfStopping();
             using (var scope = NewDisposeScope())
                 yield return split.Slice(start, (int)Math.Min(LayerInference.Chunk, split.Count - start));
             if (++chunks % LayerInference.TrimEvery == 0) ProcessMemory.TrimNativeHeap();
@@ -76,6 +77,7 @@ public static class Inference
         using var g = new Generator(seed);
         for (int i = 0; i < count; i++)
         {
+            StopSignals.ThrowIfStopping();
             var context = new long[blockSize];
             var outName = new System.Text.StringBuilder();
             // no_grad and dispose scopes are per thread: they must not stay open across a yield, where the caller runs

@@ -22,6 +22,6 @@ public sealed record TrainingData(string Path, string Sha256, DataSplit Split)
     {
         if (c.DataSha256 != Sha256)
             throw new CheckpointException(
-                $"{checkpointPath} was trained on a names file with sha256 {c.DataSha256[..12]}…, but {Path} has {Sha256[..12]}…; pass the same data with --data.");
+                $"{checkpointPath} was trained on a names file with sha256 {c.DataSha256}, but {Path} has {Sha256}; pass the same data with --data.");
     }
 }

@@ -20,6 +20,22 @@ public sealed record TrainingSettings(
         ? new TrainingSettings(Hidden: WaveNet.LectureNHidden, DecayStep: 150_000, Seed: WaveNet.LectureSeed, Model: ModelKind.WaveNet)
         : new TrainingSettings();
 
+    /// <summary>The most steps a run may have: its loss history (4 bytes a step) is kept in memory and in every
+    /// checkpoint, which must stay below 2 GB.</summary>
+    public const int MaxSteps = 100_000_000;
+
+    /// <summary>What is out of its legal range (as the command line's options have them), or null when all is well:
+    /// a checkpoint's settings are checked with it before a run is built from them.</summary>
+    public string? Problem() =>
+        Steps is < 1 or > MaxSteps ? $"steps {Steps} is not from 1 to {MaxSteps}"
+        : Hidden < 1 ? $"hidden {Hidden} is below 1"
+        : BatchSize < 2 ? $"batch size {BatchSize} is below 2"
+        : !(Lr > 0 && double.IsFinite(Lr)) ? string.Create(CultureInfo.InvariantCulture, $"lr {Lr} is not a positive number")
+        : DecayStep < 0 ? $"decay step {DecayStep} is negative"
+        : !Enum.IsDefined(Backward) ? "unknown backward"
+        : !Enum.IsDefined(Model) ? "unknown model"
+        : null;
+
     /// <summary>The MLP's hyperparameters (for <see cref="ModelKind.Mlp"/>).</summary>
     public MlpConfig Config => new(NHidden: Hidden);
 
