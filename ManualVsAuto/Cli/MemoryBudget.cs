@@ -1,4 +1,5 @@
 using System.Globalization;
+using ManualVsAuto.Data;
 using ManualVsAuto.Model;
 using ManualVsAuto.Training;
 
