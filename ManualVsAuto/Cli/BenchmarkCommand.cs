@@ -7,20 +7,28 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ManualVsAuto.Benchmarks;
+using ManualVsAuto.Model;
 
 namespace ManualVsAuto.Cli;
 
 /// <summary><c>benchmark</c>: BenchmarkDotNet on one training step per net, manual vs autograd, against the machine's floor.</summary>
 public static class BenchmarkCommand
 {
-    private static readonly (string Name, Type Type)[] Nets = [("mlp", typeof(TrainingStepBenchmark)), ("wavenet", typeof(WaveNetStepBenchmark))];
+    /// <summary>The BenchmarkDotNet class of each net's training step (see Model/ModelKind.cs); a net without one is not offered.</summary>
+    public static readonly ModelTable<Type?> Benchmarks = new ModelTable<Type?>(_ => null)
+        .With(ModelKinds.Mlp, typeof(TrainingStepBenchmark))
+        .With(ModelKinds.WaveNet, typeof(WaveNetStepBenchmark));
+
+    private static (string Name, Type Type)[] Nets =>
+        ModelKinds.All.Where(Benchmarks.IsRegistered).Select(k => (k.Name, Benchmarks[k]!)).ToArray();
 
     public static Command Create()
     {
         var quick = new Option<bool>("--quick") { Description = "a short run (fewer iterations) for a first look (default: false)" };
         var model = new Option<string>("--model")
         {
-            Description = "all: every net in one run; mlp: Exercise 4's MLP step (n_hidden 200); wavenet: part 5's WaveNet step (n_hidden 128)",
+            Description = "all: every net in one run; " + string.Join("; ", ModelKinds.All.Where(Benchmarks.IsRegistered)
+                .Select(k => $"{k.Name}: {k.Description}, one step at n_hidden {k.LectureNHidden}")),
             DefaultValueFactory = _ => "all",
         }.AcceptOnlyFromAmong(["all", .. Nets.Select(n => n.Name)]);
         var threads = Opt.Int("--threads", 1, "measure with 1 up to this many libtorch intra-op threads", 1);

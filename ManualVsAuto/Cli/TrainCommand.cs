@@ -36,9 +36,8 @@ public static class TrainCommand
         var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
         var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare each parameter's gradient, as check does, at the training tolerance (diagnostic, slow; 0 = off)", 0);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
-        var w = TrainingSettings.LectureDefaults(ModelKind.WaveNet);
-        var model = Opt.Model(string.Create(CultureInfo.InvariantCulture,
-            $"mlp: Exercise 4's MLP; wavenet: makemore part 5's hierarchical net on the layers' manual backward (its defaults: --hidden {w.Hidden}, --decay-step {w.DecayStep}, --seed {w.Seed})"));
+        var model = Opt.Model(k => k.IsDefault ? k.Description : string.Create(CultureInfo.InvariantCulture,
+            $"{k.Description} (its defaults: --hidden {k.LectureNHidden}, --decay-step {k.LectureDecayStep}, --seed {k.LectureSeed})"));
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample. " +
             "--resume --steps N extends a run.")
@@ -48,7 +47,7 @@ public static class TrainCommand
         cmd.SetAction(r =>
         {
             BackwardKinds.TryParse(r.GetValue(backward), out var kind);
-            ModelKinds.TryParse(r.GetValue(model), out var modelKind);
+            var modelKind = Opt.ModelOf(r, model);
             bool Explicit(Option o) => r.GetResult(o) is { Implicit: false };
             var md = TrainingSettings.LectureDefaults(modelKind); // the option defaults are the MLP's
             T Value<T>(Option<T> o, T modelDefault) => Explicit(o) ? r.GetValue(o)! : modelDefault;
@@ -97,7 +96,7 @@ public static class TrainCommand
             using var scope = NewDisposeScope();
             try
             {
-                return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, p => Inference.Calibrate(p, data.Split.Train)), data, q.CheckpointPath);
+                return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, () => data.Split.Train), data, q.CheckpointPath);
             }
             catch (RunStoppedException)
             {
@@ -106,7 +105,7 @@ public static class TrainCommand
         }
 
         MemoryBudget.Ensure(MemoryBudget.Train(settings, data.Split.Train.Count),
-            $"train{(settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")} with --hidden {settings.Hidden} and --batch-size {settings.BatchSize}");
+            $"train{Opt.ModelFlag(settings.Model)} with --hidden {settings.Hidden} and --batch-size {settings.BatchSize}");
 
         using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed, extendTo, q.CheckpointPath);
         err.WriteLine(resumed is null
@@ -147,7 +146,7 @@ public static class TrainCommand
             // As the lecture: the MLP calibrates batchnorm over the training set (kept in the final checkpoint); the
             // WaveNet uses its running statistics. The loop saved the last step's checkpoint: a stop from here on keeps it.
             var after = new AfterTraining(clock.Elapsed);
-            var (trained, final) = run.Finish(data.Split.Train);
+            var (trained, final) = OnTerminal($"calibrating over {data.Split.Train.Count:N0} training examples", () => run.Finish(data.Split.Train));
             after.Lap("calibration");
             CheckpointFile.Write(q.CheckpointPath, final);
             after.Lap("checkpoint");
@@ -186,11 +185,18 @@ public static class TrainCommand
     private static int Stopped(StopSignals signals, int step, TrainingSettings settings, string checkpointPath)
     {
         string where = checkpointPath == CheckpointLocation.Default(settings.Model)
-            ? (settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")
+            ? Opt.ModelFlag(settings.Model)
             : $" --checkpoint {checkpointPath}";
         Console.Error.WriteLine($"{signals.How} at step {step:N0} of {settings.Steps:N0}; checkpoint saved to {checkpointPath}. " +
                                 $"Continue with: {HowToRun.Command($"train --resume{where}")}");
         return signals.ExitCode;
+    }
+
+    /// <summary>Runs a long phase after training under a spinner that names it, on a terminal (a redirected run prints nothing extra).</summary>
+    private static T OnTerminal<T>(string what, Func<T> phase)
+    {
+        bool terminal = !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        return terminal ? AnsiConsole.Status().Start(Markup.Escape(what) + "…", _ => phase()) : phase();
     }
 
     private static void PrintSpeed(int done, TimeSpan elapsed, TrainingSettings settings)
@@ -204,7 +210,8 @@ public static class TrainCommand
     /// when the net blew up although every training loss stayed finite (batchnorm can hide huge weights until calibration).</summary>
     private static int PrintResult(ITrainedModel trained, TrainingData data, string checkpointPath, AfterTraining? after = null)
     {
-        double train = trained.SplitLoss(data.Split.Train), val = trained.SplitLoss(data.Split.Dev);
+        double train = OnTerminal($"evaluating the training split ({data.Split.Train.Count:N0} examples)", () => trained.SplitLoss(data.Split.Train));
+        double val = OnTerminal($"evaluating the validation split ({data.Split.Dev.Count:N0} examples)", () => trained.SplitLoss(data.Split.Dev));
         after?.Lap("evaluation");
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {train}"));
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {val}"));

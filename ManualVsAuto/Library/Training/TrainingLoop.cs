@@ -87,7 +87,7 @@ public static class TrainingLoop
                 {
                     var rows = trainer.Verify(Xb, Yb);
                     if (rows.Any(r => !r.Passed))
-                        return new TrainingResult(TrainingOutcome.VerificationFailed, i, GradientVerifier.Failed(i, rows));
+                        return new TrainingResult(TrainingOutcome.VerificationFailed, i, GradientVerifier.Failed(i, rows, trainer.Verify(Xb, Yb)));
                     reporter.Note(GradientVerifier.Passed(i, rows));
                 }
 
