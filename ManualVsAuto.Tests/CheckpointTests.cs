@@ -136,7 +136,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(1, c.BackwardRevision);
         Assert.Equal(1, c.FileFormat);
         AssertResumesOrRefuses(c, resumes: false, "the checkpoint is in format 1 (ManualVsAuto 0.3.0 or earlier)");
-        AssertResumesOrRefuses(c with { FileFormat = 2 }, resumes: false, $"the checkpoint was made by an earlier {kind.Name()} backward (revision 1), which rounds differently from this program's (revision {kind.Revision(ModelKind.Mlp)}), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
+        AssertResumesOrRefuses(c with { FileFormat = 2 }, resumes: false, $"the checkpoint was made by an earlier {kind.Name()} backward (revision 1), which rounds differently from this program's (revision {kind.Revision(ModelKinds.Mlp)}), so --resume cannot continue it exactly; start a new run with --overwrite (sample still reads it).");
     }
 
     /// <summary>Resuming <paramref name="c"/> starts at its step 0, or is refused with a one-line error containing <paramref name="refusal"/>.</summary>

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using ManualVsAuto.Data;
+using ManualVsAuto.Model;
 using ManualVsAuto.Model.Layers;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
@@ -70,7 +71,7 @@ public abstract class StepBenchmark
         var random = new Random(1);
         var words = Enumerable.Range(0, 20_000).Select(_ => new string(Enumerable.Range(0, random.Next(2, 10)).Select(_ => (char)('a' + random.Next(26))).ToArray()));
         loopData = Dataset.Build(words, settings.BlockSize).Pack();
-        loopCheckpoint = Path.Combine(Path.GetTempPath(), $"ManualVsAuto.benchmark.{Environment.ProcessId}.{Model.Name()}.ckpt");
+        loopCheckpoint = Path.Combine(Path.GetTempPath(), $"ManualVsAuto.benchmark.{Environment.ProcessId}.{Model.Name}.ckpt");
     }
 
     /// <summary>Each Linear layer's input as the forward sees it (flattened to 2-D), its weight, and random upstream

@@ -15,7 +15,7 @@ public class TrainingStepBenchmark : StepBenchmark
 {
     public const int Steps = 20_000;
 
-    protected override ModelKind Model => ModelKind.Mlp;
+    protected override ModelKind Model => ModelKinds.Mlp;
 
     protected override int LoopSteps => Steps;
 

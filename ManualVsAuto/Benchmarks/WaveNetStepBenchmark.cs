@@ -15,7 +15,7 @@ public class WaveNetStepBenchmark : StepBenchmark
     /// <summary>Fewer than the MLP's: a WaveNet step is ≈ 15× longer.</summary>
     public const int Steps = 2_000;
 
-    protected override ModelKind Model => ModelKind.WaveNet;
+    protected override ModelKind Model => ModelKinds.WaveNet;
 
     protected override int LoopSteps => Steps;
 
