@@ -26,11 +26,15 @@ public sealed class CliUsageTests : CliTestFolder
     /// help still reads as a sentence.</summary>
     [Theory]
     [InlineData("check --dtype float16", "--dtype must be one of float32, float64, got 'float16'.")]
-    [InlineData("check --format xml", "--format must be one of table, markdown, json, csv, got 'xml'.")]
     [InlineData("train --backward magic", "--backward must be one of manual, autograd, got 'magic'.")]
     [InlineData("help nope", "Must be one of: 'check' 'benchmark' 'train' 'sample' 'workbook'. See --help.")]
     public void AValueOutsideTheChoicesNamesTheOption(string args, string expected) =>
         AssertOneLineError(Run(args.Split(' ')), 2, expected);
+
+    /// <summary>The formats listed are the registered renderers (<see cref="CheckCommand.Renderers"/>).</summary>
+    [Fact]
+    public void AFormatOutsideTheRegisteredOnesListsThem() => AssertOneLineError(Run("check", "--format", "xml"), 2,
+        $"--format must be one of {string.Join(", ", CheckCommand.Renderers.Select(r => r.Name))}, got 'xml'.");
 
     [Theory]
     [InlineData("Infinity")]

@@ -204,6 +204,14 @@ public sealed class DataNamesFileTests : IDisposable
     }
 
     [Fact]
+    public void AFileTooLargeForMemoryIsRefusedBeforeReading()
+    {
+        var e = Assert.Throws<DataException>(() => NamesFile.EnsureFits(1_000_000_000, available: 1_500_000_000, "big.txt"));
+        Assert.StartsWith("big.txt: 1.0 GB is too large to load as a names file (it needs about 2.0 GB of memory, 1.5 GB is available)", e.Message);
+        NamesFile.EnsureFits(228_145, available: 1_500_000_000, "names.txt"); // the real one fits
+    }
+
+    [Fact]
     public void MissingFile_IsAnError_NamingThePath()
     {
         string path = Path.Combine(_dir, "nope.txt");

@@ -196,10 +196,9 @@ public sealed class TrainCliTests : CliTestFolder
 
     /// <summary>Ctrl+C (SIGINT) stops at a step boundary, saves, exits 130; --resume finishes the run, and a mid-run
     /// checkpoint can be sampled (it is calibrated from the data first).</summary>
-    [DataFact]
+    [PosixDataFact]
     public async Task CtrlCSavesAndExits130AndTheMidRunCheckpointSamples()
     {
-        if (OperatingSystem.IsWindows()) return; // SIGINT via kill(1)
         var (code, err) = await TrainThenSignal("-INT");
         Assert.Equal(130, code);
         Assert.Contains("Interrupted at step", err);
@@ -215,10 +214,9 @@ public sealed class TrainCliTests : CliTestFolder
     }
 
     /// <summary>A plain kill (SIGTERM) saves a checkpoint like Ctrl+C and exits 143.</summary>
-    [DataFact]
+    [PosixDataFact]
     public async Task SigtermSavesAndExits143()
     {
-        if (OperatingSystem.IsWindows()) return;
         var (code, err) = await TrainThenSignal("-TERM");
         Assert.Equal(143, code);
         Assert.Contains("Stopped by SIGTERM at step", err);

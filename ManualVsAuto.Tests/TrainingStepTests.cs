@@ -131,9 +131,34 @@ public class TrainingStepTests
         Assert.StartsWith("  W1: WRONG (likely origin): worst at", lines[1]);
         Assert.Contains("hint: off by a constant factor", lines[1]);
         Assert.StartsWith("  C: may inherit ← upstream: worst at", lines[2]);
+        Assert.DoesNotContain("accumulates", result.Message); // a wrong formula, not a stateful backward
 
         var ok = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
         Assert.Equal(TrainingOutcome.Completed, ok.Outcome);
+    }
+
+    /// <summary>
+    /// --verify-every on a planted backward that keeps its gradients from call to call (never zeroed): right at step 0,
+    /// where nothing has accumulated yet, then caught and named as accumulating, because a second call on the same
+    /// minibatch gives another gradient.
+    /// </summary>
+    [DataFact]
+    public void AnAccumulatingBackwardIsNamedByVerifyEvery()
+    {
+        MlpParameters? kept = null;
+        BackwardPass accumulating = (p, s, Xb) =>
+        {
+            FusedStep.Backward(p, s, Xb);
+            if (kept is null) { kept = s.Grads.Map(t => t.detach().clone().DetachFromDisposeScope()); return; }
+            foreach (var (sum, g) in kept.All.Zip(s.Grads.All)) { sum.add_(g); g.copy_(sum); }
+        };
+        var settings = new TrainingSettings(Steps: 30, Hidden: 32);
+        using var run = TrainingRunFactory.WithTrainer(settings, p => new FusedTrainer(p, accumulating));
+        var result = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
+        Assert.Equal(TrainingOutcome.VerificationFailed, result.Outcome);
+        Assert.Equal(10, result.Step);
+        Assert.Contains("changes from one call to the next on the same minibatch: your backward accumulates gradients across steps", result.Message);
+        Assert.Contains("PyTorch and TorchSharp accumulate them (+=)", result.Message);
     }
 
     /// <summary>The MLP's rows come in backward order (b2, W2, bnbias, bngain, b1, W1, C): a mistake at the top of the

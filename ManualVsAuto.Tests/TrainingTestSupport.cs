@@ -23,7 +23,7 @@ public static class TrainingRunFactory
 
     /// <summary>A fresh run whose trainer is built by <paramref name="make"/> (e.g. with a broken backward).</summary>
     public static TrainingRun WithTrainer(TrainingSettings s, Func<MlpParameters, IModelTrainer> make) =>
-        TrainingRun.Start(s, DataSha, make);
+        TrainingRun.Start(s, DataSha, net => make(((Mlp)net).Values));
 }
 
 public static class TrainingAssert

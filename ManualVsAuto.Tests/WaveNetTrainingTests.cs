@@ -18,7 +18,7 @@ public sealed class WaveNetTrainingTests : IDisposable
     private static ManualVsAuto.Data.Examples Train => WaveNetFixture.Split.Train;
 
     private static TrainingSettings Settings(int steps, BackwardKind kind = BackwardKind.Manual) =>
-        TrainingSettings.LectureDefaults(ModelKind.WaveNet) with { Steps = steps, Hidden = 32, DecayStep = steps * 2 / 3, Backward = kind };
+        TrainingSettings.LectureDefaults(ModelKinds.WaveNet) with { Steps = steps, Hidden = 32, DecayStep = steps * 2 / 3, Backward = kind };
 
     private static float[] Flat(TrainingRun run) => run.Trainer.State.SelectMany(s => s.Tensor.detach().to_type(ScalarType.Float32).data<float>().ToArray()).ToArray();
 
@@ -85,7 +85,7 @@ public sealed class WaveNetTrainingTests : IDisposable
             Assert.Equal(TrainingOutcome.Interrupted,
                 TrainingLoop.Run(first, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), i => i == 73).Outcome);
             var saved = CheckpointFile.Read(path);
-            Assert.Equal(ModelKind.WaveNet, saved.Settings.Model);
+            Assert.Equal(ModelKinds.WaveNet, saved.Settings.Model);
             Assert.Equal(first.Trainer.State.Select(s => s.Name), saved.Parameters.Select(p => p.Name));
             Assert.Contains("layers[3].running_var", saved.Parameters.Select(p => p.Name));
             Assert.Equal(Flat(first), saved.Parameters.SelectMany(p => p.Array.Data));
@@ -113,7 +113,7 @@ public sealed class WaveNetTrainingTests : IDisposable
         string path = Path.Combine(dir, "mid.ckpt");
         using (var run = TrainingRun.Start(Settings(30), TrainingRunFactory.DataSha))
             TrainingLoop.Run(run, Train, new LoopOptions(path, CheckpointEvery: 10), new RecordingReporter(), i => i == 20);
-        var trained = ITrainedModel.FromCheckpoint(CheckpointFile.Read(path), path, _ => throw new InvalidOperationException("the WaveNet needs no calibration"));
+        var trained = ITrainedModel.FromCheckpoint(CheckpointFile.Read(path), path, () => throw new InvalidOperationException("the WaveNet needs no calibration"));
         var names = trained.Sample(5, 1).ToList();
         Assert.Equal(5, names.Count);
         Assert.All(names, n => Assert.True(n.EndsWith('.') || n.Length == Inference.MaxNameLength, n));

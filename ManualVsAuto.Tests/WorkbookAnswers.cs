@@ -44,6 +44,9 @@ public static class WorkbookAnswers
     /// <summary>The classic slip: 1/n where the forward divides by n−1 (Bessel's correction).</summary>
     public const string BesselMistake = "=> (1.0 / n) * dbnvar.expand_as(bndiff2);";
 
+    /// <summary>The right value, but dhpreact changed in place: in the notebook that corrupts dbnbias and dbnraw.</summary>
+    public const string InPlaceMistake = "=> dhpreact.mul_(bnraw).sum(0, keepdim: true);";
+
     public const string Exercise2 =
         "{ var d = F.softmax(logits, 1); d.index_put_(d.index(arange(n), Yb) - 1.0, arange(n), Yb); return d / n; }";
 

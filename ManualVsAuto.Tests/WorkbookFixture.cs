@@ -49,6 +49,14 @@ public sealed class WorkbookFixture : IDisposable
         if (stages.MistakeBuild.ExitCode != 0) return;
         stages.MistakeRun = Dotnet(wb, "run", "--no-build");
         stages.MistakeTest = Dotnet(wb, "test", "--no-build");
+
+        // In-place damage with a right value, on its own line: named at the learner's line.
+        WorkbookAnswers.Fill(exercise1, "dbndiff2", WorkbookAnswers.BesselAnswer, replacing: WorkbookAnswers.BesselMistake);
+        WorkbookAnswers.Fill(exercise1, "dbngain", WorkbookAnswers.InPlaceMistake, replacing: WorkbookAnswers.Exercise1["dbngain"]);
+        stages.InPlaceBuild = Build(wb);
+        if (stages.InPlaceBuild.ExitCode != 0) return;
+        stages.InPlaceRun = Dotnet(wb, "run", "--no-build");
+        stages.InPlaceTest = Dotnet(wb, "test", "--no-build");
     }
 
     private static CliRunner.Result Build(string wb) => Dotnet(wb, "build", "--disable-build-servers", "-nologo", "-v", "q");
@@ -75,11 +83,14 @@ public sealed class FixtureStages
     public CliRunner.Result? MistakeBuild { get; set; }
     public CliRunner.Result? MistakeRun { get; set; }
     public CliRunner.Result? MistakeTest { get; set; }
+    public CliRunner.Result? InPlaceBuild { get; set; }
+    public CliRunner.Result? InPlaceRun { get; set; }
+    public CliRunner.Result? InPlaceTest { get; set; }
 
     /// <summary>Every stage's output so far, for a failure message.</summary>
     public override string ToString() => string.Join("\n", new (string, CliRunner.Result?)[]
     {
-        ("new", New), ("fresh build", FreshBuild), ("one build", OneBuild), ("full build", FullBuild), ("mistake build", MistakeBuild),
+        ("new", New), ("fresh build", FreshBuild), ("one build", OneBuild), ("full build", FullBuild), ("mistake build", MistakeBuild), ("in-place build", InPlaceBuild),
     }.Where(s => s.Item2 is not null).Select(s => $"--- {s.Item1} (exit {s.Item2!.ExitCode}):\n{s.Item2.Output}"));
 }
 

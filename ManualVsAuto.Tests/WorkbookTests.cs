@@ -92,6 +92,27 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
             TestCounts.Names(test.Output, "Failed"));
         Assert.Contains("dbndiff2: WRONG", test.Output);
     }
+
+    /// <summary>dbngain = dhpreact.mul_(bnraw)…: WRONG with the damage named, at Exercise1.cs(LINE,COL) of its method,
+    /// in the report and first in the failing test's message; every other line stays exact.</summary>
+    [DataFact]
+    public void InPlaceDamageIsNamedAtTheLearnersLine()
+    {
+        var run = Stage(s.InPlaceRun);
+        var lines = ReportLine.Parse(run.Stdout);
+        var wrong = Assert.Single(lines, l => l.Verdict != "exact");
+        Assert.Equal(("bngain", "WRONG", "changed dhpreact in place (mul_)"), (wrong.Name, wrong.Verdict, wrong.Cause));
+        var source = File.ReadAllLines(Path.Combine(fixture.Folder, "ninja", "Exercise1.cs"));
+        int line = Array.FindIndex(source, l => l.Contains(" dbngain(", StringComparison.Ordinal)) + 1;
+        int column = source[line - 1].IndexOf("dhpreact.mul_", StringComparison.Ordinal) + 1;
+        string at = $"Exercise1.cs({line},{column}): ";
+        Assert.Contains(at + "bngain: WRONG", run.Stdout);
+        Assert.Contains("in the notebook this corrupts dbnbias and dbnraw — use dhpreact * bnraw", run.Stdout);
+
+        var test = Stage(s.InPlaceTest);
+        Assert.Equal(["Ninja.Exercise1Tests.Line13_dbngain", "Ninja.Exercise1Tests.Line27_chained_26_of_26_exact"], TestCounts.Names(test.Output, "Failed"));
+        Assert.Contains(at + "dbngain: WRONG — changed dhpreact in place (mul_)", test.Output);
+    }
 }
 
 /// <summary>The <c>workbook new</c> command without building anything.</summary>
@@ -122,6 +143,31 @@ public class WorkbookCommandTests : CliTestFolder
         AssertOneLineError(r, 2, "cannot write the workbook there");
         Assert.Equal([names], Directory.GetFileSystemEntries(dir));
         Assert.Equal("emma\nolivia\n", File.ReadAllText(names));
+    }
+
+    /// <summary>workbook new --data reads the file as check does: binary data or too few names is one line, exit 2, nothing written.</summary>
+    [Theory]
+    [InlineData("binary", ":1:3: character U+0000 is not allowed")]
+    [InlineData("one", "has 1 name, which the lecture's 80/10/10 split cuts into 0 for training")]
+    public void WorkbookNewChecksTheDataFile(string kind, string expected)
+    {
+        string names = Path.Combine(dir, "names.txt");
+        if (kind == "binary") File.WriteAllBytes(names, [(byte)'a', (byte)'b', 0, 1, 2]);
+        else File.WriteAllText(names, "emma\n");
+        string target = Path.Combine(dir, "wb");
+        var r = CliRunner.Run("workbook", "new", target, "--data", names);
+        AssertOneLineError(r, 2, expected);
+        Assert.False(Directory.Exists(target));
+    }
+
+    /// <summary>The workbook's own run loads its data the same way (its --data): too few names is a DataException, exit 2.</summary>
+    [Fact]
+    public void TheWorkbooksRunRefusesTooFewNames()
+    {
+        string names = Path.Combine(dir, "one.txt");
+        File.WriteAllText(names, "emma\n");
+        var e = Assert.Throws<ManualVsAuto.Data.DataException>(() => WorkbookProgram.LoadTraining(names));
+        Assert.Contains("the workbook needs at least one name in the training split (80%), so at least 2 names", e.Message);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using ManualVsAuto.Data;
 using ManualVsAuto.Model;
+using ManualVsAuto.Model.Layers;
 using ManualVsAuto.Training;
 using static TorchSharp.torch;
 
@@ -8,26 +8,21 @@ namespace ManualVsAuto.Benchmarks;
 
 /// <summary>
 /// One Exercise-4 training step (n_hidden 200, batch 32) — forward, backward and SGD update — manual
-/// (<see cref="Backward.FusedStep"/>: libtorch for the six matmuls, C# loops for the rest) vs autograd (the MLP's layers'
-/// forward, <c>loss.backward()</c>, <c>optim.SGD</c>), on the same batch from the same parameters.
+/// (<see cref="Backward.FusedStep"/>: libtorch for the six matmuls, C# loops for the rest) vs autograd, on the same
+/// batch from the same parameters; and the floor and the loop (<see cref="StepBenchmark"/>).
 /// </summary>
 public class TrainingStepBenchmark : StepBenchmark
 {
-    /// <summary>libtorch intra-op threads.</summary>
-    [Params(1, 2)]
-    public int Threads { get; set; }
+    public const int Steps = 20_000;
 
-    [GlobalSetup]
-    public void Setup()
-    {
-        set_num_threads(Threads);
-        var g = new Generator(MlpConfig.LectureSeed);
-        var config = new MlpConfig(NHidden: 200);
-        var p = MlpParameters.Init(config, g);
-        // A synthetic batch: the benchmark must not depend on where names.txt lives.
-        Xb = randint(0, Vocabulary.Size, [32, config.BlockSize], generator: g);
-        Yb = randint(0, Vocabulary.Size, [32], generator: g);
-        ManualTrainer = new FusedTrainer(p.Copy(requiresGrad: false));
-        AutogradTrainer = new AutogradLayerTrainer(new Mlp(p.Copy(requiresGrad: false)));
-    }
+    protected override ModelKind Model => ModelKinds.Mlp;
+
+    protected override int LoopSteps => Steps;
+
+    protected override Sequential CreateNet(ulong seed) => new Mlp(MlpParameters.Init(new MlpConfig(NHidden: 200), new Generator(seed)));
+
+    protected override IModelTrainer CreateManualTrainer() => new FusedTrainer(MlpParameters.Init(new MlpConfig(NHidden: 200), new Generator(1)));
+
+    [Benchmark(OperationsPerInvoke = Steps, Description = "training loop, per step")]
+    public void Loop() => RunLoop();
 }

@@ -40,6 +40,31 @@ public static class App
         }, Console.Error, debug: Environment.GetEnvironmentVariable("MVA_DEBUG") == "1");
     }
 
+    /// <summary>
+    /// <see cref="Run(string[])"/> in this process with stdout and stderr going to the given writers: a test that
+    /// registers a net or a report format runs the commands on it. Console output is process-wide, so one at a time.
+    /// </summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        lock (Captures)
+        {
+            var (output, error) = (Console.Out, Console.Error);
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            try
+            {
+                return Run(args);
+            }
+            finally
+            {
+                Console.SetOut(output);
+                Console.SetError(error);
+            }
+        }
+    }
+
+    private static readonly Lock Captures = new();
+
     /// <summary>Runs <paramref name="body"/>, turning a failure into one line on <paramref name="err"/> and its exit code:
     /// bad input or too little memory 2, stdout or stderr that cannot be written 74, a signal 130 or 143, anything else (a bug) 70, with the stack trace only when <paramref name="debug"/>.</summary>
     public static int Guard(Func<int> body, TextWriter err, bool debug)

@@ -12,11 +12,17 @@ namespace ManualVsAuto.Cli;
 /// <summary><c>check</c>: Exercise 1's 26 rows plus the fused rows of Exercises 2 and 3.</summary>
 public static class CheckCommand
 {
+    /// <summary>The console table is the default format: registered first, once, before any command is built.</summary>
+    static CheckCommand() => ReportRenderers.Register(TableRenderer.Instance, first: true);
+
+    /// <summary><c>--format</c>'s choices: the registered renderers, the table first.</summary>
+    public static IReadOnlyList<IReportRenderer> Renderers => ReportRenderers.All;
+
     public static Command Create()
     {
-        var seed = Opt.Seed(MlpConfig.LectureSeed, "seed of the torch generator for the parameters and the minibatch; the split keeps the lecture's 42");
+        var seed = Opt.Seed(ModelKinds.Default.LectureSeed, "seed of the torch generator for the parameters and the minibatch; the split keeps the lecture's 42");
         var batch = Opt.Int("--batch-size", 32, "minibatch size", 2, "the variance divides by n-1");
-        var hidden = Opt.Int("--hidden", 64, "hidden units", 1);
+        var hidden = Opt.Int("--hidden", ModelKinds.Default.CheckNHidden, "hidden units", 1);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
         var threads = Opt.Threads();
         var dtype = new Option<string>("--dtype")
@@ -24,11 +30,12 @@ public static class CheckCommand
             Description = "float32 (the lecture) or float64; float64 draws the same parameters, then converts",
             DefaultValueFactory = _ => "float32",
         }.AcceptOnlyFromAmong("float32", "float64");
+        var renderers = Renderers;
         var format = new Option<string>("--format")
         {
-            Description = "table, markdown, json or csv",
-            DefaultValueFactory = _ => "table",
-        }.AcceptOnlyFromAmong("table", "markdown", "json", "csv");
+            Description = string.Join("; ", renderers.Select(x => $"{x.Name}: {x.Description}")),
+            DefaultValueFactory = _ => renderers[0].Name,
+        }.AcceptOnlyFromAmong([.. renderers.Select(x => x.Name)]);
         var require = new Option<string>("--require")
         {
             Description = "exit 0 only if every gradient row is at least this: exact or approx. The fused rows (Exercises 2 and 3) " +
@@ -43,8 +50,8 @@ public static class CheckCommand
             DefaultValueFactory = _ => "fast",
         }.AcceptOnlyFromAmong("fast", "full", "off");
         var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
-        var model = Opt.Model("mlp: Exercise 1's 26 rows of the lecture's MLP; wavenet: part 5's net checked layer by layer " +
-                              "(seed 42 and --hidden 128 unless given)");
+        var model = Opt.Model(k => $"{k.Description}, {ModelChecks.For(k).Rows}" +
+            (k.IsDefault ? "" : $" (--seed {k.LectureSeed} and --hidden {k.CheckNHidden} unless given)"));
 
         var cmd = new Command("check",
             "Compare every manual gradient with autograd's and print the report (the default command).")
@@ -53,37 +60,30 @@ public static class CheckCommand
         };
         cmd.SetAction(r =>
         {
-            bool waveNet = r.GetValue(model) == "wavenet";
-            if (waveNet && r.GetValue(plot) is not null) throw new UserInputException("--plot draws the MLP's dlogits: it applies to --model mlp only.");
+            var kind = Opt.ModelOf(r, model);
+            var modelCheck = ModelChecks.For(kind);
+            if (!modelCheck.HasDlogits && r.GetValue(plot) is not null)
+                throw new UserInputException($"--plot draws the MLP's dlogits: it applies to {string.Join(" or ", ModelKinds.All.Where(k => ModelChecks.For(k).HasDlogits).Select(k => $"--model {k.Name}"))} only.");
             var plotPath = r.GetValue(plot) is { } pp ? PngFile.Validate(pp) : null;
             bool Given(Option o) => r.GetResult(o) is { Implicit: false };
             var settings = new CheckSettings(
-                waveNet && !Given(seed) ? WaveNet.LectureSeed : r.GetValue(seed), r.GetValue(batch),
-                waveNet && !Given(hidden) ? WaveNet.LectureNHidden : r.GetValue(hidden), Opt.CapThreads(r.GetValue(threads), Console.Error),
+                Given(seed) ? r.GetValue(seed) : kind.LectureSeed, r.GetValue(batch),
+                Given(hidden) ? r.GetValue(hidden) : kind.CheckNHidden, Opt.CapThreads(r.GetValue(threads), Console.Error),
                 r.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32,
                 r.GetValue(numeric) switch { "full" => FiniteDifferenceMode.Full, "off" => null, _ => FiniteDifferenceMode.Fast });
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
             var names = NamesFile.Load(path);
             DataSize.EnsureTraining("check", names, path);
             int elementSize = settings.Dtype == ScalarType.Float64 ? 8 : 4;
-            MemoryBudget.Ensure(waveNet
-                    ? MemoryBudget.CheckWaveNet(settings.Hidden, settings.BatchSize, elementSize, settings.Numeric is not null)
-                    : MemoryBudget.Check(settings.Hidden, settings.BatchSize, elementSize, settings.Numeric is not null),
-                $"check{(waveNet ? " --model wavenet" : "")} with --hidden {settings.Hidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
-            var split = Dataset.Split(names, waveNet ? WaveNet.BlockSize : Dataset.LectureBlockSize);
+            MemoryBudget.Ensure(MemoryBudget.Check(kind, settings.Hidden, settings.BatchSize, elementSize, settings.Numeric is not null),
+                $"check{Opt.ModelFlag(kind)} with --hidden {settings.Hidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
+            var split = Dataset.Split(names, kind.BlockSize);
             var progress = Console.IsErrorRedirected ? null : new NumericProgress();
-            var report = waveNet ? LayerCheck.RunWaveNet(split.Train, settings)
-                : LectureCheck.Run(split.Train, settings, numericProgress: progress is null ? null : progress.Report);
+            var report = modelCheck.Run(split.Train, settings, progress is null ? null : progress.Report);
             progress?.Clear();
             var level = Enum.Parse<RequiredLevel>(r.GetValue(require)!, ignoreCase: true);
 
-            switch (Enum.Parse<ReportFormat>(r.GetValue(format)!, ignoreCase: true))
-            {
-                case ReportFormat.Json: Console.Out.Write(JsonRenderer.Render(report, level) + Environment.NewLine); break;
-                case ReportFormat.Markdown: Console.Out.Write(MarkdownRenderer.Render(report, level)); break;
-                case ReportFormat.Csv: Console.Out.Write(CsvRenderer.Render(report, level)); break;
-                default: TableRenderer.Render(report, Terminal.Console(), level); break;
-            }
+            ReportRenderers.Find(r.GetValue(format)).Write(report, level, Console.Out);
             if (plotPath is not null && report.Dlogits is { } dl)
             {
                 DlogitsHeatmap.Save(dl, plotPath);

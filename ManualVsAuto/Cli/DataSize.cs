@@ -15,11 +15,6 @@ public static class DataSize
 
     private static void Ensure(string command, int count, string path, int train, int dev, string why)
     {
-        var (t, d) = SplitSizes.Of(count);
-        if (t >= train && d >= dev) return;
-        int smallest = SplitSizes.Smallest(train, dev);
-        throw new UserInputException(
-            $"{path} has {count} name{(count == 1 ? "" : "s")}, which the lecture's 80/10/10 split cuts into {t} for training and {d} for validation; " +
-            $"{command} needs {why}, so at least {smallest} names.");
+        if (SplitSizes.TooFew(path, count, command, train, dev, why) is { } message) throw new UserInputException(message);
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using ManualVsAuto.Model;
 
 namespace ManualVsAuto.Cli;
 
@@ -49,8 +50,23 @@ public static class Opt
     public static Option<int> Threads() =>
         Int("--threads", 1, $"libtorch intra-op threads, at most the processor count ({Environment.ProcessorCount} here); 1 is fastest for a model this small", 1);
 
-    public static Option<string> Model(string description) =>
-        new Option<string>("--model") { Description = description, DefaultValueFactory = _ => "mlp" }.AcceptOnlyFromAmong("mlp", "wavenet");
+    /// <summary><c>--model</c>: its choices are the registered nets (<see cref="ModelKinds"/>), or <paramref name="kinds"/>;
+    /// the help says <c>name: what it is</c> for each, with <paramref name="describe"/>'s words for this command.</summary>
+    public static Option<string> Model(Func<ModelKind, string> describe, IEnumerable<ModelKind>? kinds = null)
+    {
+        var choices = (kinds ?? ModelKinds.All).ToList();
+        return new Option<string>("--model")
+        {
+            Description = string.Join("; ", choices.Select(k => $"{k.Name}: {describe(k)}")),
+            DefaultValueFactory = _ => ModelKinds.Default.Name,
+        }.AcceptOnlyFromAmong([.. choices.Select(k => k.Name)]);
+    }
+
+    /// <summary>The net an option value names (the parser has accepted it already).</summary>
+    public static ModelKind ModelOf(ParseResult r, Option<string> model) => ModelKinds.Parse(r.GetValue(model));
+
+    /// <summary><c> --model NAME</c> to repeat in a suggested command, or nothing for the default net.</summary>
+    public static string ModelFlag(ModelKind kind) => kind.IsDefault ? "" : $" --model {kind.Name}";
 
     /// <summary>The thread count to use: more threads than processors only slow libtorch down, so they are capped, with a warning.</summary>
     public static int CapThreads(int requested, TextWriter warnings)

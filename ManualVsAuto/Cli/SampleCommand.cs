@@ -14,7 +14,7 @@ public static class SampleCommand
     public static Command Create()
     {
         var checkpoint = Opt.Path("--checkpoint", $"checkpoint to sample from (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
-        var model = Opt.Model("which default checkpoint to read, mlp.ckpt or wavenet.ckpt; the checkpoint itself says which net it holds");
+        var model = Opt.Model(k => $"reads checkpoints/{k.Name}.ckpt by default");
         var count = Opt.Int("--count", DefaultCount, "number of names", 0);
         var seed = Opt.Seed(DefaultSeed, "seed of the sampling generator");
         var data = Opt.Path("--data", "names.txt, needed only to calibrate batchnorm for a checkpoint saved mid-run (default: data/names.txt in the repository)");
@@ -24,14 +24,14 @@ public static class SampleCommand
         };
         cmd.SetAction(r =>
         {
-            ModelKinds.TryParse(r.GetValue(model), out var modelKind);
+            var modelKind = Opt.ModelOf(r, model);
             using var signals = StopSignals.Listen(); // Ctrl+C and SIGTERM stop between two names, or two chunks of calibration
             string path = CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind);
             var c = CheckpointFile.Read(path);
             if (r.GetResult(model) is { Implicit: false } && c.Settings.Model != modelKind)
-                throw new UserInputException($"{path} holds the {c.Settings.Model.Name()} net, not --model {modelKind.Name()}.");
+                throw new UserInputException($"{path} holds the {c.Settings.Model.Name} net, not --model {modelKind.Name}.");
             using var scope = TorchSharp.torch.NewDisposeScope();
-            var trained = ITrainedModel.FromCheckpoint(c, path, p =>
+            var trained = ITrainedModel.FromCheckpoint(c, path, () =>
             {
                 var d = TrainingData.Load(r.GetValue(data), Console.Error, c.Settings.BlockSize);
                 DataSize.EnsureTraining("sample (calibrating a mid-run checkpoint)", d.Split.Names, d.Path);
@@ -40,7 +40,7 @@ public static class SampleCommand
                     $"calibrating {path} (--hidden {c.Settings.Hidden}) over {d.Split.Train.Count:N0} training examples",
                     advice: "train the run to its end (a finished checkpoint holds the batchnorm statistics) or sample on a machine with more memory");
                 Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
-                Inference.Calibrate(p, d.Split.Train);
+                return d.Split.Train;
             });
             int wanted = r.GetValue(count), printed = 0;
             try

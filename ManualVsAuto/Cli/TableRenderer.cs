@@ -6,8 +6,20 @@ using Spectre.Console;
 namespace ManualVsAuto.Cli;
 
 /// <summary>Draws a <see cref="CheckReport"/> as the lecture's cmp lines, in a console table.</summary>
-public static class TableRenderer
+public sealed class TableRenderer : IReportRenderer
 {
+    public static readonly TableRenderer Instance = new();
+
+    private TableRenderer()
+    {
+    }
+
+    public string Name => "table";
+
+    public string Description => "the lecture's cmp lines in a console table, fitted to the terminal";
+
+    public void Write(CheckReport report, RequiredLevel require, TextWriter output) => Render(report, Terminal.Console(output), require);
+
     public static void Render(CheckReport report, IAnsiConsole console, RequiredLevel level = RequiredLevel.Approx)
     {
         console.MarkupLine($"[bold]loss[/] {report.Loss.ToString("F4", CultureInfo.InvariantCulture)}");

@@ -36,9 +36,8 @@ public static class TrainCommand
         var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
         var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare each parameter's gradient, as check does, at the training tolerance (diagnostic, slow; 0 = off)", 0);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
-        var w = TrainingSettings.LectureDefaults(ModelKind.WaveNet);
-        var model = Opt.Model(string.Create(CultureInfo.InvariantCulture,
-            $"mlp: Exercise 4's MLP; wavenet: makemore part 5's hierarchical net on the layers' manual backward (its defaults: --hidden {w.Hidden}, --decay-step {w.DecayStep}, --seed {w.Seed})"));
+        var model = Opt.Model(k => k.IsDefault ? k.Description : string.Create(CultureInfo.InvariantCulture,
+            $"{k.Description} (its defaults: --hidden {k.LectureNHidden}, --decay-step {k.LectureDecayStep}, --seed {k.LectureSeed})"));
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample. " +
             "--resume --steps N extends a run.")
@@ -48,7 +47,7 @@ public static class TrainCommand
         cmd.SetAction(r =>
         {
             BackwardKinds.TryParse(r.GetValue(backward), out var kind);
-            ModelKinds.TryParse(r.GetValue(model), out var modelKind);
+            var modelKind = Opt.ModelOf(r, model);
             bool Explicit(Option o) => r.GetResult(o) is { Implicit: false };
             var md = TrainingSettings.LectureDefaults(modelKind); // the option defaults are the MLP's
             T Value<T>(Option<T> o, T modelDefault) => Explicit(o) ? r.GetValue(o)! : modelDefault;
@@ -97,7 +96,7 @@ public static class TrainCommand
             using var scope = NewDisposeScope();
             try
             {
-                return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, p => Inference.Calibrate(p, data.Split.Train)), data, q.CheckpointPath);
+                return PrintResult(ITrainedModel.FromCheckpoint(resumed, q.CheckpointPath, () => data.Split.Train), data, q.CheckpointPath);
             }
             catch (RunStoppedException)
             {
@@ -106,7 +105,7 @@ public static class TrainCommand
         }
 
         MemoryBudget.Ensure(MemoryBudget.Train(settings, data.Split.Train.Count),
-            $"train{(settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")} with --hidden {settings.Hidden} and --batch-size {settings.BatchSize}");
+            $"train{Opt.ModelFlag(settings.Model)} with --hidden {settings.Hidden} and --batch-size {settings.BatchSize}");
 
         using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed, extendTo, q.CheckpointPath);
         err.WriteLine(resumed is null
@@ -146,11 +145,15 @@ public static class TrainCommand
         {
             // As the lecture: the MLP calibrates batchnorm over the training set (kept in the final checkpoint); the
             // WaveNet uses its running statistics. The loop saved the last step's checkpoint: a stop from here on keeps it.
+            var after = new AfterTraining(clock.Elapsed);
             var (trained, final) = OnTerminal($"calibrating over {data.Split.Train.Count:N0} training examples", () => run.Finish(data.Split.Train));
+            after.Lap("calibration");
             CheckpointFile.Write(q.CheckpointPath, final);
+            after.Lap("checkpoint");
             err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
             WritePlot(o.PlotPath, run);
-            return PrintResult(trained, data, q.CheckpointPath);
+            if (o.PlotPath is not null) after.Lap("plot");
+            return PrintResult(trained, data, q.CheckpointPath, after);
         }
         catch (RunStoppedException)
         {
@@ -158,11 +161,31 @@ public static class TrainCommand
         }
     }
 
+    /// <summary>Times the work after the last step (calibration, evaluation, sampling) and reports it beside the
+    /// training time, so a slow tail shows.</summary>
+    private sealed class AfterTraining(TimeSpan training)
+    {
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private readonly List<(string Name, TimeSpan Time)> laps = [];
+        private TimeSpan last;
+
+        public void Lap(string name)
+        {
+            var now = clock.Elapsed;
+            laps.Add((name, now - last));
+            last = now;
+        }
+
+        public string Describe() => string.Create(CultureInfo.InvariantCulture,
+            $"After the last step: {string.Join(", ", laps.Select(l => $"{l.Name} {l.Time.TotalSeconds:F2} s"))}; " +
+            $"{last.TotalSeconds:F1} s in all, {100 * last / (training + last):F0}% of the run.");
+    }
+
     /// <summary>The line that says where a signal stopped the run and how to continue it; the exit code 130 or 143.</summary>
     private static int Stopped(StopSignals signals, int step, TrainingSettings settings, string checkpointPath)
     {
         string where = checkpointPath == CheckpointLocation.Default(settings.Model)
-            ? (settings.Model == ModelKind.Mlp ? "" : $" --model {settings.Model.Name()}")
+            ? Opt.ModelFlag(settings.Model)
             : $" --checkpoint {checkpointPath}";
         Console.Error.WriteLine($"{signals.How} at step {step:N0} of {settings.Steps:N0}; checkpoint saved to {checkpointPath}. " +
                                 $"Continue with: {HowToRun.Command($"train --resume{where}")}");
@@ -185,10 +208,11 @@ public static class TrainCommand
 
     /// <summary>The lecture's result: train and val loss with the calibrated batchnorm, then 20 names; exit code 1
     /// when the net blew up although every training loss stayed finite (batchnorm can hide huge weights until calibration).</summary>
-    private static int PrintResult(ITrainedModel trained, TrainingData data, string checkpointPath)
+    private static int PrintResult(ITrainedModel trained, TrainingData data, string checkpointPath, AfterTraining? after = null)
     {
         double train = OnTerminal($"evaluating the training split ({data.Split.Train.Count:N0} examples)", () => trained.SplitLoss(data.Split.Train));
         double val = OnTerminal($"evaluating the validation split ({data.Split.Dev.Count:N0} examples)", () => trained.SplitLoss(data.Split.Dev));
+        after?.Lap("evaluation");
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {train}"));
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val {val}"));
         if (!double.IsFinite(train) || !double.IsFinite(val))
@@ -199,6 +223,11 @@ public static class TrainCommand
         }
         foreach (var name in trained.Sample(SampleCommand.DefaultCount, SampleCommand.DefaultSeed))
             Console.Out.WriteLine(name);
+        if (after is not null)
+        {
+            after.Lap("sampling");
+            Console.Error.WriteLine(after.Describe());
+        }
         return ExitCodes.Ok;
     }
 

@@ -37,6 +37,8 @@ public static class WorkbookCommand
 
         LibrarySource source = package is [var feed, var version] ? PackageSource(feed, version) : CloneSource();
         string namesFile = DataLocator.Resolve(data, Console.Error);
+        // Read as check reads it: a file the workbook could not grade with is refused now, not at its first run.
+        WorkbookProgram.EnsureEnough(NamesFile.Load(namesFile).Count, namesFile);
 
         var files = Scaffold.Files(source, namesFile);
         bool made = !Directory.Exists(target);

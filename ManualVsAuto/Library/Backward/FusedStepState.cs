@@ -49,6 +49,37 @@ public sealed class FusedStepState : IDisposable
         W1T = p.W1.t(); // views: they follow the in-place updates of W1 and W2
         W2T = p.W2.t();
         foreach (var t in All.Concat(Grads.All)) t.DetachFromDisposeScope();
+        Parameters = new MlpMemory(p);
+        GradMemory = new MlpMemory(Grads);
+        F = new Memory(this);
+    }
+
+    /// <summary>The parameters this state was made for: the step reads their memory, taken here.</summary>
+    internal MlpMemory Parameters { get; }
+    internal MlpMemory GradMemory { get; }
+
+    /// <summary>The intermediates' memory, by the lecture's names.</summary>
+    internal Memory F { get; }
+
+    internal sealed class Memory(FusedStepState s)
+    {
+        private readonly FloatMemory Embcat = new(s.embcat), Hprebn = new(s.hprebn), Bnmeani = new(s.bnmeani), Bnvar = new(s.bnvar),
+            Bnvar_inv = new(s.bnvar_inv), Bnraw = new(s.bnraw), H = new(s.h), Logits = new(s.logits), Dlogits = new(s.dlogits),
+            Dh = new(s.dh), Dhpreact = new(s.dhpreact), Dhprebn = new(s.dhprebn), Dembcat = new(s.dembcat);
+
+        public Span<float> embcat => Embcat.Span;
+        public Span<float> hprebn => Hprebn.Span;
+        public Span<float> bnmeani => Bnmeani.Span;
+        public Span<float> bnvar => Bnvar.Span;
+        public Span<float> bnvar_inv => Bnvar_inv.Span;
+        public Span<float> bnraw => Bnraw.Span;
+        public Span<float> h => H.Span;
+        public Span<float> logits => Logits.Span;
+        public Span<float> dlogits => Dlogits.Span;
+        public Span<float> dh => Dh.Span;
+        public Span<float> dhpreact => Dhpreact.Span;
+        public Span<float> dhprebn => Dhprebn.Span;
+        public Span<float> dembcat => Dembcat.Span;
     }
 
     public int N { get; }

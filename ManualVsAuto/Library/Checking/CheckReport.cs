@@ -1,3 +1,5 @@
+using ManualVsAuto.Model;
+
 namespace ManualVsAuto.Checking;
 
 /// <summary>A forward-pass comparison shown under the table, e.g. the fused loss against the chunked one.</summary>
@@ -12,8 +14,8 @@ public sealed record CheckReport(
     string TorchSharpVersion,
     string LibTorchVersion)
 {
-    /// <summary>Which net was checked: <c>mlp</c> (the lecture's, <c>check</c>'s default) or <c>wavenet</c> (part 5's, layer by layer).</summary>
-    public string Model { get; init; } = "mlp";
+    /// <summary>Which net was checked, by its <see cref="ModelKind.Name"/>: the lecture's <c>mlp</c> unless set.</summary>
+    public string Model { get; init; } = ModelKinds.Default.Name;
 
     /// <summary>Exercise 2's dlogits (rows: examples, columns: characters), for the lecture's heatmap.</summary>
     public float[,]? Dlogits { get; init; }

@@ -25,10 +25,16 @@ public static class Cmp
     public static GradientRow CompareValues(string name, Tensor manual, Tensor reference, Tolerance? tolerance = null)
     {
         tolerance ??= Tolerance.AllClose;
+        // An integer result first: sum(ScalarType)'s Byte scalar also has another shape, and that is not its cause.
+        if (manual.dtype != reference.dtype && MistakeHints.ForIntegerResult(manual.dtype, manual.shape) is { } integer)
+            return Mismatch(name, reference, Verdict.DtypeMismatch,
+                $"manual gradient is {manual.dtype}{(manual.shape.SequenceEqual(reference.shape) ? "" : $" of shape {Shape(manual.shape)}")} but the tensor is {reference.dtype}; {integer.Text}")
+                with { Tolerance = tolerance, Cause = integer.Cause };
         if (!manual.shape.SequenceEqual(reference.shape))
             return Mismatch(name, reference, Verdict.ShapeMismatch,
                 $"manual gradient has shape {Shape(manual.shape)} but the tensor has shape {Shape(reference.shape)}; " +
-                MistakeHints.ForShapes(manual.shape, reference.shape)) with { ManualShape = manual.shape.ToArray(), Tolerance = tolerance };
+                MistakeHints.ForShapes(manual.shape, reference.shape))
+                with { ManualShape = manual.shape.ToArray(), Tolerance = tolerance, Cause = MistakeHints.ShapeCause(manual.shape, reference.shape) };
         if (manual.dtype != reference.dtype)
             return Mismatch(name, reference, Verdict.DtypeMismatch,
                 $"manual gradient is {manual.dtype} but the tensor is {reference.dtype}: compute it in the tensor's dtype " +

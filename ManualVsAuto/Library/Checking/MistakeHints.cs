@@ -18,7 +18,9 @@ public static class MistakeHints
     {
         long nm = manual.Aggregate(1L, (a, b) => a * b), nr = reference.Aggregate(1L, (a, b) => a * b);
         if (nm == nr && manual.Length != reference.Length && manual.Where(d => d != 1).SequenceEqual(reference.Where(d => d != 1)))
-            return "hint: same elements with a size-1 dimension dropped or added — a missing keepdim: true (e.g. .sum(0) for .sum(0, keepdim: true))?";
+            return manual.Length < reference.Length
+                ? "hint: same elements with a size-1 dimension dropped — a missing keepdim: true (write .sum(0, keepdim: true))?"
+                : "hint: same elements with an extra size-1 dimension — keepdim: true where the tensor has none (write .sum(0, keepdim: false))?";
         // A size-1 dimension in another place is a reduction over the wrong dimension, even when it also reads as a transpose.
         if (manual.Length == reference.Length)
         {
@@ -62,14 +64,14 @@ public static class MistakeHints
 
         // A difference below the hints' resolution has no signature (e.g. a dropped + eps): say nothing rather than guess.
         if (Close(m, r)) return null;
-        if (MaxAbs(m) == 0) return new("all zeros", "hint: the manual gradient is all zeros — a path not backpropagated at all?");
+        if (MaxAbs(m) == 0) return new("all zeros", "hint: the manual gradient is all zeros — a path not backpropagated at all, or a factor 0 from integer division (1 / n with a long n)?");
 
         if (shares is { Count: > 1 })
             foreach (var (step, share) in shares)
                 if (MaxAbs(share.to_type(ScalarType.Float64)) > tol && Close(m, r - share.to_type(ScalarType.Float64)))
                     return new("a missing path",
                         $"hint: a missing path — the tensor is used {(shares.Count == 2 ? "twice" : $"{shares.Count} times")} " +
-                        $"(by {string.Join(" and ", shares.Select(s => s.Step))}); the gradient through {step} is missing: add the gradients of every use.");
+                        $"(by {string.Join(" and ", shares.Select(s => s.Step))}); the gradient through {step} is missing: add the gradients of every use (+=, not =).");
 
         if (Close(-m, r)) return new("a sign error", "hint: a sign error — the manual gradient is the negative of autograd's.");
         if (m.dim() == 2 && m.shape[0] == m.shape[1] && Close(m.t(), r))
@@ -100,7 +102,10 @@ public static class MistakeHints
             if (residual.dim() == 2 && residual.shape[1] >= 2)
             {
                 var nonzero = residual.abs().gt(tol);
-                if (nonzero.sum(1, keepdim: false).le(1).all().item<bool>())
+                // Only where the reference itself is dense: a one-hot upstream gradient (dlogprobs) makes any wrong
+                // local derivative differ on one element per row.
+                bool sparseReference = r.abs().gt(tol).sum(1, keepdim: false).le(1).all().item<bool>();
+                if (!sparseReference && nonzero.sum(1, keepdim: false).le(1).all().item<bool>())
                     return new("a missing path",
                         "hint: the difference sits on at most one element per row — a missing path through a max or an index?");
             }
@@ -152,5 +157,36 @@ public static class MistakeHints
             if (x != y && x != 1 && y != 1) return false;
         }
         return true;
+    }
+
+    /// <summary>The short cause of a shape mismatch (the table's), by the same rules as <see cref="ForShapes"/>.</summary>
+    public static string ShapeCause(long[] manual, long[] reference)
+    {
+        string hint = ForShapes(manual, reference);
+        return hint switch
+        {
+            _ when hint.Contains("dimension dropped", StringComparison.Ordinal) => "a missing keepdim: true",
+            _ when hint.Contains("extra size-1", StringComparison.Ordinal) => "keepdim: true where the tensor has none",
+            _ when hint.Contains("wrong dimension", StringComparison.Ordinal) => "a reduction over the wrong dimension",
+            _ when hint.Contains("transposed", StringComparison.Ordinal) => "a transposed shape",
+            _ when hint.Contains("broadcast", StringComparison.Ordinal) => "a shape that only broadcasts",
+            _ => "an unrelated shape",
+        };
+    }
+
+    /// <summary>
+    /// An integer or bool result where a gradient is floating point, or null: TorchSharp's <c>t.sum(0)</c> binds to
+    /// <c>sum(ScalarType)</c> (0 is <c>ScalarType.Byte</c>), the lecture's literal <c>dlogits.sum(0)</c> included.
+    /// </summary>
+    public static MistakeHint? ForIntegerResult(ScalarType manual, long[] manualShape)
+    {
+        if (manual is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64 or ScalarType.ComplexFloat32 or ScalarType.ComplexFloat64)
+            return null;
+        if (manual == ScalarType.Byte && manualShape.Length == 0)
+            return new("t.sum(0) binds to sum(ScalarType): a Byte",
+                "hint: a Byte scalar — `t.sum(0)` binds to `sum(ScalarType)` in TorchSharp (0 is ScalarType.Byte): write `t.sum(0, keepdim: false)`.");
+        return new($"an integer result ({manual})",
+            $"hint: a {manual} result — an integer tensor (arange, Yb, argmax, one_hot) in the formula, or `t.sum(0)`, which binds to `sum(ScalarType)`? " +
+            "Convert with .to_type(t.dtype), write `t.sum(0, keepdim: false)`.");
     }
 }

@@ -61,8 +61,16 @@ public sealed class Examples
     {
         var X = empty([rows.Length, BlockSize], ScalarType.Int64);
         var Y = empty([rows.Length], ScalarType.Int64);
+        GatherInto(rows, X, Y);
+        return (X, Y);
+    }
+
+    /// <summary><see cref="Gather"/> into given (n, block_size) and (n) contiguous int64 tensors.</summary>
+    public void GatherInto(ReadOnlySpan<long> rows, Tensor X, Tensor Y)
+    {
         var x = MemoryMarshal.Cast<byte, long>(X.bytes);
         var y = MemoryMarshal.Cast<byte, long>(Y.bytes);
+        if (x.Length != rows.Length * BlockSize || y.Length != rows.Length) throw new ArgumentException($"X and Y must hold {rows.Length} examples");
         for (int i = 0; i < rows.Length; i++)
         {
             if ((ulong)rows[i] >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), rows[i], $"{Count} examples");
@@ -77,7 +85,6 @@ public sealed class Examples
             if (w < 0) w = ~w - 1;
             y[i] = Fill(w, (int)(rows[i] - first[w]), x.Slice(i * BlockSize, BlockSize));
         }
-        return (X, Y);
     }
 
     /// <summary>Examples [start, start + count) as int64 tensors: for chunked evaluation.</summary>

@@ -17,6 +17,7 @@ public static class NamesFile
     {
         try
         {
+            EnsureFits(new FileInfo(path).Length, AvailableMemory.Bytes(), path);
             return File.ReadAllBytes(path);
         }
         catch (FileNotFoundException) { throw new DataException($"{path}: file not found."); }
@@ -25,6 +26,18 @@ public static class NamesFile
         {
             throw new DataException($"{path}: cannot read ({e.Message}).", e);
         }
+    }
+
+    /// <summary>Reading takes the file's bytes and one symbol per byte (a huge file is refused before it is read).</summary>
+    public const int BytesPerFileByte = 2;
+
+    /// <summary>Throws a one-line <see cref="DataException"/> when a file of <paramref name="length"/> bytes cannot be loaded in <paramref name="available"/> bytes.</summary>
+    public static void EnsureFits(long length, long available, string path)
+    {
+        double needed = (double)BytesPerFileByte * length;
+        if (needed <= available && length <= Array.MaxLength) return;
+        throw new DataException($"{path}: {AvailableMemory.Size(length)} is too large to load as a names file " +
+            $"(it needs about {AvailableMemory.Size(needed)} of memory, {AvailableMemory.Size(available)} is available); the lecture's names.txt is 228 kB.");
     }
 
     /// <summary>

@@ -19,4 +19,17 @@ public static class SplitSizes
         while (Of(n).Train < train || Of(n).Dev < dev) n++;
         return n;
     }
+
+    /// <summary>
+    /// Why a file of <paramref name="count"/> names is too small for <paramref name="command"/>, in one line, or null
+    /// when the split gives it at least <paramref name="train"/> training and <paramref name="dev"/> validation names.
+    /// </summary>
+    /// <param name="why">What the command needs, e.g. "at least one name in the training split (80%)".</param>
+    public static string? TooFew(string path, int count, string command, int train, int dev, string why)
+    {
+        var (t, d) = Of(count);
+        if (t >= train && d >= dev) return null;
+        return $"{path} has {count} name{(count == 1 ? "" : "s")}, which the lecture's 80/10/10 split cuts into {t} for training and {d} for validation; " +
+               $"{command} needs {why}, so at least {Smallest(train, dev)} names.";
+    }
 }

@@ -10,6 +10,9 @@ public static class Minibatch
     public static (Tensor Xb, Tensor Yb) Sample(Examples train, int batchSize, Generator g)
     {
         using var ix = randint(0, train.Count, [batchSize], generator: g);
-        return train.Gather(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(ix.bytes));
+        return train.Gather(Longs(ix));
     }
+
+    /// <summary>An int64 tensor's memory.</summary>
+    public static ReadOnlySpan<long> Longs(Tensor ix) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(ix.bytes);
 }

@@ -15,6 +15,26 @@ public sealed record TrainingForwardState(Tensor embcat, Tensor bnvar_inv, Tenso
 /// </summary>
 public sealed class Mlp(MlpParameters p) : Sequential(Build(p))
 {
+    /// <summary>Its registry entry (<see cref="ModelKinds.Mlp"/>, the default): the lecture's seed; check's exercise
+    /// uses n_hidden 64, train the lecture's 200.</summary>
+    public static readonly ModelKind Entry = new()
+    {
+        Name = "mlp",
+        Description = "the lecture's MLP (makemore part 4)",
+        BlockSize = Data.Dataset.LectureBlockSize,
+        LectureSeed = MlpConfig.LectureSeed,
+        LectureNHidden = 200,
+        CheckNHidden = new MlpConfig().NHidden,
+        Create = (g, nHidden) => new Mlp(MlpParameters.Init(new MlpConfig(NHidden: nHidden), g)),
+        ParameterCount = h => ParameterCount(h),
+        StateShapes = h => MlpParameters.Shapes(new MlpConfig(NHidden: h)),
+        ActivationsPerExample = h => new MlpConfig().BlockSize * new MlpConfig().NEmbd + 3.0 * h + Data.Vocabulary.Size,
+    };
+
+    /// <summary>C, W1, b1, W2, b2, bngain, bnbias at an n_hidden (a double, for huge ones).</summary>
+    public static double ParameterCount(long nHidden, int nEmbd = 10, int blockSize = 3, int vocabSize = 27) =>
+        (double)vocabSize * nEmbd + (double)nEmbd * blockSize * nHidden + nHidden + nHidden * (double)vocabSize + vocabSize + 2.0 * nHidden;
+
     /// <summary>The batchnorm layer's position: calibration runs the layers before it.</summary>
     public const int BatchNormLayer = 3;
 

@@ -17,6 +17,23 @@ public static class WaveNet
     /// <summary>The lecture's seed: <c>torch.manual_seed(42)</c> before the model is built.</summary>
     public const ulong LectureSeed = 42;
 
+    /// <summary>Its registry entry (<see cref="ModelKinds.WaveNet"/>): part 5 trains it with n_hidden 128 after
+    /// <c>torch.manual_seed(42)</c>, lr 0.01 from step 150,000.</summary>
+    public static readonly ModelKind Entry = new()
+    {
+        Name = "wavenet",
+        Description = "makemore part 5's hierarchical net, checked and trained layer by layer",
+        BlockSize = BlockSize,
+        LectureSeed = LectureSeed,
+        LectureNHidden = LectureNHidden,
+        LectureDecayStep = 150_000,
+        Create = (g, nHidden) => Create(g, nHidden: nHidden),
+        // Past 10⁹ hidden units 4·n_hidden² overflows a long; that term alone (a lower bound) is far beyond any memory.
+        ParameterCount = h => h <= 1_000_000_000 ? ParameterCount(nHidden: h) : 4.0 * h * h,
+        ActivationsPerExample = Activations,
+        StateShapes = h => StateShapes(nHidden: h),
+    };
+
     /// <summary>Draws in the notebook's order: C, then each Linear's weight (biases are zeros, batchnorm starts at 1 and 0).</summary>
     public static Sequential Create(Generator g, int nEmbd = LectureNEmbd, int nHidden = LectureNHidden, int vocabSize = Vocabulary.Size)
     {
@@ -38,6 +55,10 @@ public static class WaveNet
     /// each, and the last Linear with its bias.</summary>
     public static long ParameterCount(int nEmbd = LectureNEmbd, long nHidden = LectureNHidden, int vocabSize = Vocabulary.Size) =>
         (long)vocabSize * nEmbd + 2L * nEmbd * nHidden + 2 * (2 * nHidden * nHidden) + 3 * 2 * nHidden + nHidden * vocabSize + vocabSize;
+
+    /// <summary>One example's activations: the embedding (8 × 24), the three blocks' outputs over 4, 2 and 1 positions
+    /// (7 × n_hidden) and the logits.</summary>
+    public static double Activations(long nHidden) => BlockSize * LectureNEmbd + (BlockSize - 1) * (double)nHidden + Vocabulary.Size;
 
     /// <summary>The names and shapes of <see cref="Create"/>'s <see cref="Sequential.State"/> (parameters, then each
     /// batchnorm's running statistics), without building it: what a checkpoint of this net must hold.</summary>

@@ -5,8 +5,20 @@ using ManualVsAuto.Checking;
 namespace ManualVsAuto.Reporting;
 
 /// <summary>One CSV line per gradient row, full-precision numbers, RFC 4180 quoting.</summary>
-public static class CsvRenderer
+public sealed class CsvRenderer : IReportRenderer
 {
+    public static readonly CsvRenderer Instance = new();
+
+    private CsvRenderer()
+    {
+    }
+
+    public string Name => "csv";
+
+    public string Description => "one line per gradient row, full precision";
+
+    public void Write(CheckReport report, RequiredLevel require, TextWriter output) => output.Write(Render(report, require));
+
     public static readonly string[] Header =
     [
         "name", "shape", "verdict", "passed", "exact", "approximate", "expect_exact", "maxdiff", "max_rel_diff", "worst_index",

@@ -8,8 +8,20 @@ namespace ManualVsAuto.Reporting;
 /// The machine-readable report; its schema ("manualvsauto.report/2") is documented in the README.
 /// Numbers keep full precision; non-finite ones are the strings "NaN", "Infinity", "-Infinity".
 /// </summary>
-public static class JsonRenderer
+public sealed class JsonRenderer : IReportRenderer
 {
+    public static readonly JsonRenderer Instance = new();
+
+    private JsonRenderer()
+    {
+    }
+
+    public string Name => "json";
+
+    public string Description => $"the machine-readable report (schema {Schema})";
+
+    public void Write(CheckReport report, RequiredLevel require, TextWriter output) => output.Write(Render(report, require) + Environment.NewLine);
+
     public const string Schema = "manualvsauto.report/2";
 
     public static readonly JsonSerializerOptions Options = new()

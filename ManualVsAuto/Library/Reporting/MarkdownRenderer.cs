@@ -5,8 +5,20 @@ using ManualVsAuto.Checking;
 namespace ManualVsAuto.Reporting;
 
 /// <summary>A GitHub-flavoured markdown report that pastes into a pull request.</summary>
-public static class MarkdownRenderer
+public sealed class MarkdownRenderer : IReportRenderer
 {
+    public static readonly MarkdownRenderer Instance = new();
+
+    private MarkdownRenderer()
+    {
+    }
+
+    public string Name => "markdown";
+
+    public string Description => "a GitHub-flavoured table to paste into a pull request";
+
+    public void Write(CheckReport report, RequiredLevel require, TextWriter output) => output.Write(Render(report, require));
+
     /// <param name="require">The level the last line reports on (check's --require).</param>
     public static string Render(CheckReport r, RequiredLevel require = RequiredLevel.Approx)
     {

@@ -1,4 +1,5 @@
 using ManualVsAuto.Checking;
+using ManualVsAuto.Model;
 
 namespace ManualVsAuto.Reporting;
 
@@ -13,7 +14,7 @@ public static class ReportText
         var numeric = s.Numeric is not { } m ? "numeric: off"
             : $"numeric: {m.ToString().ToLowerInvariant()} finite differences in float64" +
               (s.Dtype == TorchSharp.torch.ScalarType.Float64 ? "" : $" (on float64 copies of the {DtypeName(s.Dtype)} parameters)");
-        return $"{(r.Model == "mlp" ? "" : r.Model + " · ")}seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
+        return $"{(r.Model == ModelKinds.Default.Name ? "" : r.Model + " · ")}seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
     }
 
     /// <summary>The level applied and how the rows fare, e.g. <c>--require approx: every row meets it</c>.</summary>

@@ -1,3 +1,5 @@
+using ManualVsAuto.Model;
+
 namespace ManualVsAuto.Training;
 
 /// <summary>How <c>train</c> gets its gradients: the hand-derived backward, or <c>loss.backward()</c> + <c>optim.SGD</c>.</summary>
@@ -16,22 +18,9 @@ public static class BackwardKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    /// <summary>
-    /// Which version of a backward's arithmetic made a checkpoint of <paramref name="model"/>. Bitwise resumption holds
-    /// only within one revision, so <c>--resume</c> refuses a checkpoint of another; bump it when a backward rounds
-    /// differently. Manual 1 was the earlier backward written with libtorch ops; the MLP's 2 is <see cref="Backward.FusedStep"/>;
-    /// the WaveNet's manual 2 was the layers' first backward, 3 the batchnorm backward with its 1/n moved inside.
-    /// Autograd 1 was the MLP's own tensor-op forward; 2 runs the MLP's layers (batchnorm's variance by <c>var</c>, which
-    /// rounds differently); the WaveNet's autograd forward has not changed.
-    /// </summary>
-    public static int Revision(this BackwardKind kind, ModelKind model) => (kind, model) switch
-    {
-        (BackwardKind.Manual, ModelKind.Mlp) => 2,
-        (BackwardKind.Manual, ModelKind.WaveNet) => 3,
-        (BackwardKind.Autograd, ModelKind.Mlp) => 2,
-        (BackwardKind.Autograd, ModelKind.WaveNet) => 1,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
+    /// <summary>Which version of a backward's arithmetic made a checkpoint of <paramref name="model"/>: its
+    /// <see cref="ModelTraining.Revision"/>.</summary>
+    public static int Revision(this BackwardKind kind, ModelKind model) => ModelTrainings.For(model).Revision(kind);
 
     /// <summary>The kind whose <see cref="Name"/> is <paramref name="s"/>: the names are written once, in Name.</summary>
     public static bool TryParse(string? s, out BackwardKind kind)

@@ -53,7 +53,7 @@ public sealed record Checkpoint(
     /// checkpoint (<see cref="TrainingRun.Finish"/> adds the statistics); never the WaveNet's, whose running statistics
     /// are in every checkpoint. A checkpoint at its last step that needs none is a finished run.
     /// </summary>
-    public bool NeedsCalibration => BatchNorm is null && Settings.Model == ModelKind.Mlp;
+    public bool NeedsCalibration => BatchNorm is null && ModelTrainings.For(Settings.Model).Calibration is not null;
 
     /// <summary>Fails unless this program's backward is the one that made the checkpoint, so resuming continues it bitwise.</summary>
     public void EnsureResumable()
@@ -87,7 +87,7 @@ public sealed record Checkpoint(
     public void RestoreInto(IReadOnlyList<(string Name, Tensor Tensor)> state, string path)
     {
         if (!state.Select(s => s.Name).SequenceEqual(Parameters.Select(p => p.Name)))
-            throw new CheckpointException($"{path} holds the arrays {string.Join(", ", Parameters.Select(p => p.Name))}, not those of a {Settings.Model.Name()} model.");
+            throw new CheckpointException($"{path} holds the arrays {string.Join(", ", Parameters.Select(p => p.Name))}, not those of a {Settings.Model.Name} model.");
         using var _ = no_grad();
         foreach (var ((name, t), (_, a)) in state.Zip(Parameters))
         {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
+using ManualVsAuto.Model;
 
 namespace ManualVsAuto.Training;
 
@@ -54,7 +55,7 @@ public static class CheckpointFile
         }
         var s = c.Settings;
         var meta = new Metadata(FormatName, c.Step,
-            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision, s.Model.Name()),
+            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision, s.Model.Name),
             c.DataSha256, arrays, payload.Length);
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, WriteOptions);
 
@@ -197,7 +198,7 @@ public static class CheckpointFile
             throw Corrupt(path, "the data does not match its checksum");
         var s = v1.Settings;
         var settings = new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward,
-            s.BackwardRevision ?? 1, s.Model ?? ModelKind.Mlp.Name()); // files before the WaveNet were the MLP's
+            s.BackwardRevision ?? 1, s.Model ?? ModelKinds.Mlp.Name); // files before the WaveNet were the MLP's
         return Build(path, version, v1.Format, v1.Step, settings, v1.DataSha256, v1.Arrays, v1.PayloadLength, payload);
     }
 
@@ -260,7 +261,7 @@ public static class CheckpointFile
             expected.Add((BnVarName, Float32, bnShape));
         }
         if (arrays.Count != expected.Count || arrays.Zip(expected).Any(x => x.First.Name != x.Second.Item1))
-            throw Corrupt(path, $"it holds the arrays {Names(arrays.Select(a => a.Name))}; a {model.Name()} checkpoint at step {step} with n_hidden {settings.Hidden} holds {Names(expected.Select(e => e.Item1))}");
+            throw Corrupt(path, $"it holds the arrays {Names(arrays.Select(a => a.Name))}; a {model.Name} checkpoint at step {step} with n_hidden {settings.Hidden} holds {Names(expected.Select(e => e.Item1))}");
         long offset = 0;
         foreach (var (a, (name, dtype, shape)) in arrays.Zip(expected))
         {

@@ -36,7 +36,7 @@ public sealed class FusedTrainer : IObservableTrainer
     public Tensor Step(Tensor Xb, Tensor Yb, double lr)
     {
         var s = Run(Xb, Yb, out float loss);
-        Update(Parameters, s.Grads, (float)-lr);
+        Update(s, (float)-lr);
         return tensor(loss);
     }
 
@@ -77,13 +77,11 @@ public sealed class FusedTrainer : IObservableTrainer
 
     /// <summary>SGD, the lecture's <c>p.data += -lr * p.grad</c>: <c>p += scale·grad</c> for each parameter (scale = −lr),
     /// a loop over the tensors' memory.</summary>
-    private static void Update(MlpParameters p, MlpParameters grads, float scale)
+    private static void Update(FusedStepState s, float scale)
     {
-        foreach (var (t, g) in p.All.Zip(grads.All))
-        {
-            var pt = FusedStepState.Floats(t);
-            TensorPrimitives.MultiplyAdd(FusedStepState.Floats(g), scale, pt, pt);
-        }
+        var p = s.Parameters.All;
+        var g = s.GradMemory.All;
+        for (int k = 0; k < p.Length; k++) TensorPrimitives.MultiplyAdd(g[k].Span, scale, p[k].Span, p[k].Span);
     }
 
     public void Dispose()

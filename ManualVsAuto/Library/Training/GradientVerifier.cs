@@ -48,6 +48,28 @@ public static class GradientVerifier
         return rows;
     }
 
+    /// <summary>
+    /// A manual gradient that equals the sum of autograd's over steps 0–<paramref name="step"/> (within the training
+    /// tolerance): the backward accumulates across steps. Null when it is not that.
+    /// </summary>
+    public static string? Accumulated(Tensor manual, Tensor sumOfSteps, int step)
+    {
+        if (!manual.shape.SequenceEqual(sumOfSteps.shape) || manual.dtype != sumOfSteps.dtype) return null;
+        if (!Cmp.CompareValues("sum", manual, sumOfSteps, Tolerance.Training).Passed) return null;
+        return $"at step {step} equals the sum of autograd's gradients of steps 0–{step}: the gradients were never zeroed — " +
+               "PyTorch and TorchSharp accumulate them (+=), so each step's must start from zero";
+    }
+
+    /// <summary>
+    /// The manual gradients asked twice on the same minibatch and parameters: a backward that keeps a gradient from one
+    /// call to the next (never zeroed, or += on a field) gives another value the second time. The names of those
+    /// parameters; empty for a backward without state.
+    /// </summary>
+    public static IReadOnlyList<string> KeepsState(IReadOnlyList<GradientRow> first, IReadOnlyList<GradientRow> second) =>
+        first.Zip(second).Where(p => p.First.Name == p.Second.Name &&
+            (p.First.MaxDiff.CompareTo(p.Second.MaxDiff) != 0 || p.First.ManualAtWorst.CompareTo(p.Second.ManualAtWorst) != 0))
+            .Select(p => p.First.Name).ToList();
+
     /// <summary>The note after a verification that passed, e.g. <c>step 100: the 7 manual parameter gradients match
     /// autograd (1/7 exact, 7/7 approximate; nearest the training tolerance: W1, at 1.2% of it)</c>.</summary>
     public static string Passed(int step, IReadOnlyList<GradientRow> rows)
@@ -58,11 +80,16 @@ public static class GradientVerifier
     }
 
     /// <summary>Why training stopped, then one line per failing parameter, as <c>check</c> prints its rows' details.</summary>
-    public static string Failed(int step, IReadOnlyList<GradientRow> rows)
+    /// <param name="again">The same verification asked a second time, when the loop could: names a backward that accumulates.</param>
+    public static string Failed(int step, IReadOnlyList<GradientRow> rows, IReadOnlyList<GradientRow>? again = null)
     {
         var failing = rows.Where(r => !r.Passed).ToList();
+        string accumulates = again is not null && KeepsState(rows, again) is { Count: > 0 } kept
+            ? $" The manual gradient of {string.Join(", ", kept)} changes from one call to the next on the same minibatch: your backward accumulates " +
+              "gradients across steps (never zeroed, or = where a fresh gradient must start) — PyTorch and TorchSharp accumulate them (+=), so each step's must start from zero."
+            : "";
         return $"gradient verification failed at step {step}: {failing.Count} of the {rows.Count} manual parameter gradients are not within " +
-               $"the training tolerance of autograd's ({Tolerance.Training.Text}): {RowsText.Summary(rows)}. Training stopped; the last checkpoint is kept." +
+               $"the training tolerance of autograd's ({Tolerance.Training.Text}): {RowsText.Summary(rows)}. Training stopped; the last checkpoint is kept." + accumulates +
                string.Concat(failing.Select(r => "\n  " + ReportText.Detail(r)));
     }
 }

@@ -14,14 +14,17 @@ public interface ITrainedModel
 
     IEnumerable<string> Sample(int count, ulong seed);
 
-    /// <summary>The net a checkpoint holds. The MLP needs batchnorm statistics: a mid-run checkpoint has none, and
-    /// <paramref name="calibrate"/> computes them into the net (it loads the training set); the WaveNet carries its running statistics.</summary>
-    static ITrainedModel FromCheckpoint(Checkpoint c, string path, Action<Mlp> calibrate)
+    /// <summary>The net a checkpoint holds. The MLP needs batchnorm statistics: a mid-run checkpoint has none, and they
+    /// are calibrated over <paramref name="trainingSet"/> (called only then: it loads the data); the WaveNet carries its
+    /// running statistics.</summary>
+    static ITrainedModel FromCheckpoint(Checkpoint c, string path, Func<Examples> trainingSet)
     {
-        if (c.Settings.Model == ModelKind.WaveNet) return new LayerInference(TrainingRun.RestoreWaveNet(c, path), c.Settings.BlockSize);
-        var net = new Mlp(c.ToParameters());
-        if (c.BatchNorm is { } bn) Inference.LoadStatistics(net, bn);
-        else calibrate(net);
+        var net = TrainingRun.Restore(c, path);
+        if (ModelTrainings.For(c.Settings.Model).Calibration is { } calibration)
+        {
+            if (c.BatchNorm is { } bn) calibration.Load(net, bn);
+            else calibration.Calibrate(net, trainingSet());
+        }
         return new LayerInference(net, c.Settings.BlockSize);
     }
 }

@@ -36,7 +36,7 @@ public sealed record LoopOptions(string? CheckpointPath, int CheckpointEvery = 1
 /// <summary>
 /// The lecture's training loop: minibatch, step, record the loss, print every 10,000 steps; plus checkpoints,
 /// the divergence check, Ctrl+C and the optional gradient verification. Each step runs in its own dispose scope,
-/// so memory stays flat.
+/// so memory stays flat; the minibatches are drawn ahead (<see cref="PredrawnBatches"/>) with the same generator stream.
 /// </summary>
 public static class TrainingLoop
 {
@@ -52,31 +52,44 @@ public static class TrainingLoop
     /// <param name="stopRequested">Polled at every step boundary (a flag read); true stops, saves and returns <see cref="TrainingOutcome.Interrupted"/>.</param>
     public static TrainingResult Run(TrainingRun run, Examples train, LoopOptions o, ITrainingReporter reporter, Func<int, bool> stopRequested)
     {
+        using var batches = new PredrawnBatches(train, run.Settings.BatchSize, run.Generator);
+        try
+        {
+            return Steps(run, o, reporter, stopRequested, batches);
+        }
+        finally
+        {
+            batches.Sync(run.Step); // the generator as after run.Step minibatches, whichever way the loop ended
+        }
+    }
+
+    private static TrainingResult Steps(TrainingRun run, LoopOptions o, ITrainingReporter reporter, Func<int, bool> stopRequested,
+        PredrawnBatches batches)
+    {
         var s = run.Settings;
         var trainer = run.Trainer;
-        var g = run.Generator;
         int checkedUpTo = run.Step; // losses before this step are known finite
         bool verify = o.VerifyEvery > 0 && trainer.Kind == BackwardKind.Manual;
         int firstStep = run.Step;
-
         for (int i = run.Step; i < s.Steps; i++)
         {
             if (stopRequested(i))
             {
                 var bad = FirstNonFinite(run, checkedUpTo, i);
                 if (bad is not null) return Diverged(run, bad.Value, o);
+                batches.Sync(i);
                 Save(run, o, reporter);
                 return new TrainingResult(TrainingOutcome.Interrupted, i);
             }
 
             using (NewDisposeScope())
             {
-                var (Xb, Yb) = Minibatch.Sample(train, s.BatchSize, g);
+                var (Xb, Yb) = batches.Next(i, s.Steps);
                 if (verify && i % o.VerifyEvery == 0)
                 {
                     var rows = trainer.Verify(Xb, Yb);
                     if (rows.Any(r => !r.Passed))
-                        return new TrainingResult(TrainingOutcome.VerificationFailed, i, GradientVerifier.Failed(i, rows));
+                        return new TrainingResult(TrainingOutcome.VerificationFailed, i, GradientVerifier.Failed(i, rows, trainer.Verify(Xb, Yb)));
                     reporter.Note(GradientVerifier.Passed(i, rows));
                 }
 
@@ -103,7 +116,11 @@ public static class TrainingLoop
                 if (bad is not null) return Diverged(run, bad.Value, o);
                 checkedUpTo = run.Step;
             }
-            if (save) Save(run, o, reporter);
+            if (save)
+            {
+                batches.Sync(run.Step);
+                Save(run, o, reporter);
+            }
             if (run.Step % ProgressEvery == 0) reporter.Progress(run.Step);
             if (run.Step == firstStep + MemoryReportAfter) reporter.Note(ProcessMemory.Describe(run.Step));
         }

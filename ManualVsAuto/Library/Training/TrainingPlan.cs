@@ -78,7 +78,6 @@ public sealed record TrainingPlan(TrainingSettings Settings, Checkpoint? Resumed
     {
         double x => x.ToString(CultureInfo.InvariantCulture),
         BackwardKind k => k.Name(),
-        ModelKind m => m.Name(),
         _ => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
     };
 }

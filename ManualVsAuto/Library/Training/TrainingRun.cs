@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ManualVsAuto.Data;
 using ManualVsAuto.Model;
+using ManualVsAuto.Model.Layers;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Training;
@@ -33,23 +34,22 @@ public sealed class TrainingRun : IDisposable
     {
         FusedTrainer fused => fused.Parameters,
         LayerTrainer { Model: Mlp mlp } => mlp.Values,
-        _ => throw new InvalidOperationException($"a {Settings.Model.Name()} run has no MLP parameters"),
+        _ => throw new InvalidOperationException($"a {Settings.Model.Name} run has no MLP parameters"),
     };
     public Tensor LossBuffer { get; }
 
     /// <summary>Steps done; the next step to run.</summary>
     public int Step { get; internal set; }
 
-    /// <summary>A new run: the lecture's init from a generator seeded with the settings' seed, which then draws the minibatches.</summary>
-    /// <param name="makeTrainer">Builds the MLP's trainer from the initial parameters; by default the one for <c>s.Backward</c>.</param>
-    public static TrainingRun Start(TrainingSettings s, string dataSha256, Func<MlpParameters, IModelTrainer>? makeTrainer = null)
+    /// <summary>A new run: the net's lecture init (<see cref="ModelKind.Create"/>) from a generator seeded with the
+    /// settings' seed, which then draws the minibatches.</summary>
+    /// <param name="makeTrainer">Builds the trainer from the initial net; by default the model's for <c>s.Backward</c>
+    /// (<see cref="ModelTraining.CreateTrainer"/>).</param>
+    public static TrainingRun Start(TrainingSettings s, string dataSha256, Func<Sequential, IModelTrainer>? makeTrainer = null)
     {
         var g = new Generator(s.Seed);
-        if (s.Model == ModelKind.WaveNet)
-            return new TrainingRun(s, dataSha256, LayerTrainer.Create(s.Backward, WaveNet.Create(g, nHidden: s.Hidden)), g, 0, []);
-        var p = MlpParameters.Init(s.Config, g);
-        foreach (var t in p.All) t.DetachFromDisposeScope();
-        return new TrainingRun(s, dataSha256, (makeTrainer ?? (q => CreateTrainer(s.Backward, q)))(p), g, 0, []);
+        var net = s.Model.Create(g, s.Hidden);
+        return new TrainingRun(s, dataSha256, (makeTrainer ?? (m => ModelTrainings.For(s.Model).CreateTrainer(s.Backward, m)))(net), g, 0, []);
     }
 
     /// <summary>Continues from a checkpoint: its parameters, its generator state, its loss history.</summary>
@@ -62,17 +62,14 @@ public sealed class TrainingRun : IDisposable
         var settings = c.Settings with { Steps = steps ?? c.Settings.Steps };
         var g = new Generator(settings.Seed);
         c.RestoreGenerator(g);
-        if (settings.Model == ModelKind.WaveNet)
-            return new TrainingRun(settings, c.DataSha256, LayerTrainer.Create(settings.Backward, RestoreWaveNet(c, path)), g, c.Step, c.Losses);
-        var p = c.ToParameters();
-        foreach (var t in p.All) t.DetachFromDisposeScope();
-        return new TrainingRun(settings, c.DataSha256, CreateTrainer(settings.Backward, p), g, c.Step, c.Losses);
+        var trainer = ModelTrainings.For(settings.Model).CreateTrainer(settings.Backward, Restore(c, path));
+        return new TrainingRun(settings, c.DataSha256, trainer, g, c.Step, c.Losses);
     }
 
-    /// <summary>The WaveNet saved in <paramref name="c"/>: built (from a throwaway generator), then overwritten with the saved state.</summary>
-    public static Model.Layers.Sequential RestoreWaveNet(Checkpoint c, string path)
+    /// <summary>The net saved in <paramref name="c"/>: built (from a throwaway generator), then overwritten with the saved state.</summary>
+    public static Sequential Restore(Checkpoint c, string path)
     {
-        var model = WaveNet.Create(new Generator(0), nHidden: c.Settings.Hidden);
+        var model = c.Settings.Model.Create(new Generator(0), c.Settings.Hidden);
         try
         {
             c.RestoreInto(model.State, path);
@@ -87,25 +84,16 @@ public sealed class TrainingRun : IDisposable
 
     /// <summary>
     /// After the last step, as the lecture: the MLP calibrates batchnorm over the training set (kept in the final
-    /// checkpoint); the WaveNet switches to its running statistics. Both then run their layers in eval mode.
-    /// Returns the net ready for inference and the final checkpoint.
+    /// checkpoint); the WaveNet switches to its running statistics (<see cref="ModelTraining.Calibration"/>). Both then
+    /// run their layers in eval mode. Returns the net ready for inference and the final checkpoint.
     /// </summary>
     public (ITrainedModel Model, Checkpoint Final) Finish(Examples train)
     {
-        if (Settings.Model == ModelKind.WaveNet) return (new LayerInference(((LayerTrainer)Trainer).Model, Settings.BlockSize), ToCheckpoint());
-        // The fused trainer keeps the bare tensors; the layers wrap the same ones.
-        var net = Trainer is LayerTrainer { Model: Mlp mlp } ? mlp : new Mlp(Parameters);
-        var bn = Inference.Calibrate(net, train);
+        var training = ModelTrainings.For(Settings.Model);
+        var net = training.Net(Trainer);
+        var bn = training.Calibration?.Calibrate(net, train);
         return (new LayerInference(net, Settings.BlockSize), ToCheckpoint(bn));
     }
-
-    /// <summary>The MLP's trainer: the fused manual step, or autograd through the MLP's layers.</summary>
-    public static IModelTrainer CreateTrainer(BackwardKind kind, MlpParameters p) => kind switch
-    {
-        BackwardKind.Manual => new FusedTrainer(p),
-        BackwardKind.Autograd => new AutogradLayerTrainer(new Mlp(p)),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
 
     /// <summary>Stores a step's loss in the history by writing into the buffer's memory (select + copy_ cost ≈ 5 µs a step).</summary>
     public void RecordLoss(int step, Tensor loss) => MemoryMarshal.Cast<byte, float>(LossBuffer.bytes)[step] = loss.item<float>();

@@ -12,13 +12,14 @@ public sealed record TrainingSettings(
     int DecayStep = 100_000,
     ulong Seed = MlpConfig.LectureSeed,
     BackwardKind Backward = BackwardKind.Manual,
-    ModelKind Model = ModelKind.Mlp)
+    ModelKind? Model = null)
 {
-    /// <summary>The lecture's settings for <paramref name="model"/>: part 5 trains its WaveNet with n_hidden 128,
-    /// lr 0.01 from step 150,000, after <c>torch.manual_seed(42)</c>.</summary>
-    public static TrainingSettings LectureDefaults(ModelKind model) => model == ModelKind.WaveNet
-        ? new TrainingSettings(Hidden: WaveNet.LectureNHidden, DecayStep: 150_000, Seed: WaveNet.LectureSeed, Model: ModelKind.WaveNet)
-        : new TrainingSettings();
+    /// <summary>The net trained: the lecture's MLP (<see cref="ModelKinds.Default"/>) unless given.</summary>
+    public ModelKind Model { get; init; } = Model ?? ModelKinds.Default;
+
+    /// <summary>The lecture's settings for <paramref name="model"/>: its n_hidden, decay step and seed.</summary>
+    public static TrainingSettings LectureDefaults(ModelKind model) =>
+        new(Hidden: model.LectureNHidden, DecayStep: model.LectureDecayStep, Seed: model.LectureSeed, Model: model);
 
     /// <summary>The most steps a run may have: its loss history (4 bytes a step) is kept in memory and in every
     /// checkpoint, which must stay below 2 GB.</summary>
@@ -33,20 +34,19 @@ public sealed record TrainingSettings(
         : !(Lr > 0 && double.IsFinite(Lr)) ? string.Create(CultureInfo.InvariantCulture, $"lr {Lr} is not a positive number")
         : DecayStep < 0 ? $"decay step {DecayStep} is negative"
         : !Enum.IsDefined(Backward) ? "unknown backward"
-        : !Enum.IsDefined(Model) ? "unknown model"
         : null;
 
-    /// <summary>The MLP's hyperparameters (for <see cref="ModelKind.Mlp"/>).</summary>
+    /// <summary>The MLP's hyperparameters (for <see cref="ModelKinds.Mlp"/>).</summary>
     public MlpConfig Config => new(NHidden: Hidden);
 
-    /// <summary>The context length the model reads: 3 characters for the MLP, 8 for the WaveNet.</summary>
-    public int BlockSize => Model == ModelKind.WaveNet ? WaveNet.BlockSize : Data.Dataset.LectureBlockSize;
+    /// <summary>The context length the model reads (<see cref="ModelKind.BlockSize"/>).</summary>
+    public int BlockSize => Model.BlockSize;
 
     /// <summary>The lecture's schedule: <c>lr = 0.1 if i &lt; 100000 else 0.01</c>.</summary>
     public double LearningRateAt(int step) => step < DecayStep ? Lr : Lr / 10;
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{(Model == ModelKind.Mlp ? "" : $"{Model.Name()}, block size {BlockSize}, ")}{Steps:N0} steps, n_hidden {Hidden}, batch {BatchSize}, {Schedule()}, seed {Seed}, {Backward.Name()} backward");
+        $"{(Model.IsDefault ? "" : $"{Model.Name}, block size {BlockSize}, ")}{Steps:N0} steps, n_hidden {Hidden}, batch {BatchSize}, {Schedule()}, seed {Seed}, {Backward.Name()} backward");
 
     /// <summary>Only the part of the schedule this run reaches.</summary>
     public string Schedule() =>

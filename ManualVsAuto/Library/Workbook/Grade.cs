@@ -6,7 +6,7 @@ namespace ManualVsAuto.Workbook;
 /// <summary>How one answer in a workbook fared.</summary>
 public enum Outcome
 {
-    /// <summary>Still a blank (it threw <see cref="NotAttempted"/> or returned null).</summary>
+    /// <summary>Still a blank (it threw <see cref="NotAttempted"/>); an answer that returns null is wrong ("returned null").</summary>
     NotAttempted,
 
     /// <summary>Chained grade only: an upstream gradient of yours is missing, so this line cannot be chained yet.</summary>
@@ -30,6 +30,12 @@ public enum Outcome
 /// <param name="Message">Why it is wrong or failed, when the row does not say it (a shape, an exception, a training step).</param>
 public sealed record Grade(string Name, string Answer, string Shape, Outcome Outcome, bool Passed, GradientRow? Row = null, string? Message = null)
 {
+    /// <summary>Where the answer is, as <c>Exercise1.cs(LINE,COL)</c> (editors link it): the exception's line, else the method's first; null when it passes.</summary>
+    public string? Location { get; init; }
+
+    /// <summary>What the short cause (<see cref="Message"/>) leaves out: the full message, the hint, the fix.</summary>
+    public string? Detail { get; init; }
+
     public bool Attempted => Outcome is not (Outcome.NotAttempted or Outcome.NeedsUpstream);
 
     /// <summary>The verdict as the report prints it.</summary>
@@ -47,12 +53,12 @@ public sealed record Grade(string Name, string Answer, string Shape, Outcome Out
     /// The cause in a few words: the mistake's short cause (e.g. "n vs n−1"; the full hint is in <see cref="Explain"/>),
     /// else the shape problem's hint or the exception; null when there is none.
     /// </summary>
-    public string? Cause => Message ?? Row?.Cause ?? (Row?.Hint is { } h ? StripHintPrefix(h).TrimEnd('.') : null);
+    public string? Cause => (Message ?? Row?.Cause ?? (Row?.Hint is { } h ? StripHintPrefix(h).TrimEnd('.') : null)) is { } c ? WorkbookGrader.Short(c) : null;
 
     /// <summary>Everything a learner needs to fix it, for a failing test's message.</summary>
     public string Explain()
     {
-        string head = $"{Answer}: {Verdict}";
+        string head = (Location is null ? "" : Location + ": ") + $"{Answer}: {Verdict}";
         return Outcome switch
         {
             Outcome.NotAttempted => head + " yet",
@@ -63,7 +69,7 @@ public sealed record Grade(string Name, string Answer, string Shape, Outcome Out
                 $"(maxdiff {RowsText.MaxDiff(Row!)}, {RowsText.UlpsText(Row!)} ulps). Exact needs the very ops autograd's backward uses.\n" +
                 ReportText.Detail(Row!),
             Outcome.Wrong or Outcome.Error => head + (Cause is null ? "" : $" — {Cause}") +
-                (Row is null ? "" : "\n" + ReportText.Detail(Row)),
+                (Detail is null ? "" : "\n" + Detail) + (Row is null || ReportText.Detail(Row) is not { } d ? "" : "\n" + d),
             _ => head + (Message is null ? "" : $" — {Message}"),
         };
     }

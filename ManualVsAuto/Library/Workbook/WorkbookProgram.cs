@@ -55,6 +55,16 @@ public static class WorkbookProgram
     public static Examples LoadTraining(string namesFile)
     {
         string path = DataLocator.ResolveExplicit(namesFile, Directory.GetCurrentDirectory());
-        return Dataset.Split(NamesFile.Load(path)).Train;
+        var names = NamesFile.Load(path);
+        EnsureEnough(names.Count, path);
+        return Dataset.Split(names).Train;
+    }
+
+    /// <summary>The workbook draws its minibatches from the training split: it needs one name there (as <c>check</c> does).</summary>
+    /// <exception cref="DataException">Too few names.</exception>
+    public static void EnsureEnough(int count, string path)
+    {
+        if (SplitSizes.TooFew(path, count, "the workbook", train: 1, dev: 0, "at least one name in the training split (80%)") is { } message)
+            throw new DataException(message);
     }
 }

@@ -53,11 +53,21 @@ public static class WorkbookReport
         return sb.ToString();
     }
 
-    /// <summary>The detail line (worst element, hint) of each wrong answer that has a compared row.</summary>
+    /// <summary>
+    /// The detail line of each wrong or failing answer: where it is (<c>Exercise1.cs(LINE,COL)</c>, when known), the
+    /// compared row's worst element and hint, and what the short cause leaves out.
+    /// </summary>
     private static void AppendDetails(StringBuilder sb, IEnumerable<Grade> grades)
     {
-        foreach (var g in grades.Where(g => g.Outcome == Outcome.Wrong && g.Row is not null))
-            sb.Append(ReportText.Detail(g.Row!)).Append('\n');
+        foreach (var g in grades.Where(g => g.Outcome is Outcome.Wrong or Outcome.Error))
+        {
+            string? row = g.Row is null ? null : ReportText.Detail(g.Row);
+            if (row is null && g.Detail is null && g.Location is null) continue;
+            sb.Append(g.Location is null ? "" : g.Location + ": ")
+              .Append(row ?? $"{g.Name}: {g.Verdict}" + (g.Detail is null && g.Message is not null ? $" — {g.Message}" : ""))
+              .Append(g.Detail is null ? "" : " — " + g.Detail)
+              .Append('\n');
+        }
     }
 
     /// <summary>

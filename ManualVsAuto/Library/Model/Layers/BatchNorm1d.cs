@@ -47,6 +47,9 @@ public sealed class BatchNorm1d : Layer
 
     public override IReadOnlyList<LayerParameter> Parameters => [Gamma, Beta];
 
+    /// <summary>No: dx is Exercise 3's one formula, which rounds differently from autograd's chain through mean and var.</summary>
+    public override bool ExactBackward => false;
+
     public override IReadOnlyList<(string Name, Tensor Tensor)> Buffers => [("running_mean", RunningMean), ("running_var", RunningVar)];
 
     public override Tensor Forward(Tensor x, ForwardMode mode)

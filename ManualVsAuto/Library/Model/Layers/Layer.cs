@@ -41,6 +41,10 @@ public abstract class Layer : IDisposable
 
     public virtual IReadOnlyList<LayerParameter> Parameters => [];
 
+    /// <summary>Whether <see cref="Backward"/>'s dx runs the same floating-point operations as autograd's, so a check
+    /// can require it bit for bit; a layer whose backward is a shorter formula (batchnorm's) says no.</summary>
+    public virtual bool ExactBackward => true;
+
     /// <summary>State that is not trained by gradients (batchnorm's running statistics), by name.</summary>
     public virtual IReadOnlyList<(string Name, Tensor Tensor)> Buffers => [];
 
