@@ -32,14 +32,14 @@ public class DeepNetTests
         using var scope = NewDisposeScope();
         using var net = DeepNet.Create(new Generator(5), gain: 5.0 / 3);
         using var plain = DeepNet.Create(new Generator(5));
-        Assert.Equal(0.1f, ((BatchNorm1d)net.Layers[^1]).Gamma.Value[0].item<float>());
+        Assert.Equal(0.1f, ((BatchNorm1d)net.Layers[^1]).Gamma.Value.flatten()[0].item<float>());
         var (w, w0) = (((Linear)net.Layers[^2]).Weight.Value, ((Linear)plain.Layers[^2]).Weight.Value);
-        Assert.True(w.equal(w0.mul(5.0 / 3)).item<bool>());
+        Assert.True(w.equal(w0.mul(5.0 / 3)).all().item<bool>());
         using var noBn = DeepNet.Create(new Generator(5), batchNorm: false);
         Assert.DoesNotContain(noBn.Layers, l => l is BatchNorm1d);
         var last = (Linear)noBn.Layers[^1];
         Assert.NotNull(last.Bias);
-        Assert.True(last.Weight.Value.equal(w0.mul(0.1)).item<bool>()); // the same draws: the Linears take the same shapes
+        Assert.True(last.Weight.Value.equal(w0.mul(0.1)).all().item<bool>()); // the same draws: the Linears take the same shapes
     }
 
     /// <summary>Trains as the notebook's loop does, with part 3's statistics after every step.</summary>

@@ -1,3 +1,4 @@
+using ManualVsAuto.Checking;
 using ManualVsAuto.Backward;
 using ManualVsAuto.Model;
 using ManualVsAuto.Model.Layers;
@@ -112,9 +113,13 @@ public class DiagnosticsTests
             return d;
         }
         Assert.Empty(DiagnosticWarnings.For(Sampled(1.5e-3, 1e-3, 1e-3)));
-        var exploding = Assert.Single(DiagnosticWarnings.For(Sampled(1e-3, 1e-2, 1e-3)));
-        Assert.StartsWith("layers[0] Tanh:", exploding);
-        Assert.Contains("vanish", exploding);
+        // Each Tanh is compared with the next one: a spike in the middle is 10× its successor and 1/10 of its predecessor.
+        var spike = DiagnosticWarnings.For(Sampled(1e-3, 1e-2, 1e-3));
+        Assert.Equal(2, spike.Count);
+        Assert.StartsWith("layers[0] Tanh:", spike[0]);
+        Assert.Contains("vanish", spike[0]);
+        Assert.StartsWith("layers[1] Tanh:", spike[1]);
+        Assert.Contains("explode", spike[1]);
         var warnings = DiagnosticWarnings.For(Sampled(1e-3, 1e-3, 1e-4));
         Assert.Contains("layers[1] Tanh:", Assert.Single(warnings));
         Assert.Contains("explode", warnings[0]);
