@@ -35,14 +35,16 @@ public static class TrainCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "start a new run over an existing checkpoint (default: off; without it an existing checkpoint is an error)" };
         var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
         var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare each parameter's gradient, as check does, at the training tolerance (diagnostic, slow; 0 = off)", 0);
+        var diagnostics = Opt.Path("--diagnostics", "write makemore part 3's look inside the training to this folder: per layer the Tanh activations, output gradients, weight gradients (grad:data) and every parameter's update:data, from the backward's own gradients, as tables (diagnostics.txt, .json, .csv) and four PNG plots; warnings go to stderr (default: none)");
+        var diagnosticsEvery = Opt.Int("--diagnostics-every", 0, "with --diagnostics, sample every K steps and the last (0 = about 1,000 samples over the run)", 0);
         var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
         var model = Opt.Model(k => k.IsDefault ? k.Description : string.Create(CultureInfo.InvariantCulture,
-            $"{k.Description} (its defaults: --hidden {k.LectureNHidden}, --decay-step {k.LectureDecayStep}, --seed {k.LectureSeed})"));
+            $"{k.Description} (its defaults: --steps {k.LectureSteps}, --hidden {k.LectureNHidden}, --decay-step {k.LectureDecayStep}, --seed {k.LectureSeed})"));
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample. " +
             "--resume --steps N extends a run.")
         {
-            steps, hidden, batch, lr, decay, seed, threads, backward, checkpoint, every, resume, overwrite, plot, verify, data, model,
+            steps, hidden, batch, lr, decay, seed, threads, backward, checkpoint, every, resume, overwrite, plot, verify, diagnostics, diagnosticsEvery, data, model,
         };
         cmd.SetAction(r =>
         {
@@ -51,7 +53,7 @@ public static class TrainCommand
             bool Explicit(Option o) => r.GetResult(o) is { Implicit: false };
             var md = TrainingSettings.LectureDefaults(modelKind); // the option defaults are the MLP's
             T Value<T>(Option<T> o, T modelDefault) => Explicit(o) ? r.GetValue(o)! : modelDefault;
-            var requested = new TrainingSettings(r.GetValue(steps), Value(hidden, md.Hidden), r.GetValue(batch), r.GetValue(lr),
+            var requested = new TrainingSettings(Value(steps, md.Steps), Value(hidden, md.Hidden), r.GetValue(batch), r.GetValue(lr),
                 Value(decay, md.DecayStep), Value(seed, md.Seed), kind, modelKind);
             var explicitNames = new (Option Option, Func<TrainingSettings, object> Value)[]
             {
@@ -60,18 +62,21 @@ public static class TrainCommand
             }.Where(x => Explicit(x.Option)).ToList();
             var request = new TrainRequest(requested, CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind), r.GetValue(resume),
                 r.GetValue(overwrite), explicitNames.Select(x => (x.Option.Name, x.Value)).ToList());
-            return Run(request, new RunOptions(r.GetValue(every), r.GetValue(plot), r.GetValue(verify), r.GetValue(data), r.GetValue(threads)));
+            return Run(request, new RunOptions(r.GetValue(every), r.GetValue(plot), r.GetValue(verify), r.GetValue(data), r.GetValue(threads),
+                r.GetValue(diagnostics), r.GetValue(diagnosticsEvery)));
         });
         return cmd;
     }
     /// <summary>The options that do not decide which run this is (they may change on --resume).</summary>
-    private sealed record RunOptions(int CheckpointEvery, string? PlotPath, int VerifyEvery, string? DataPath, int Threads);
+    private sealed record RunOptions(int CheckpointEvery, string? PlotPath, int VerifyEvery, string? DataPath, int Threads,
+        string? DiagnosticsDir = null, int DiagnosticsEvery = 0);
 
     private static int Run(TrainRequest q, RunOptions o)
     {
         if (q.Resume && q.Overwrite) throw new UserInputException("--resume and --overwrite contradict each other: pick one.");
         if (o.PlotPath is not null && PngFile.Validate(o.PlotPath) == Path.GetFullPath(q.CheckpointPath)) // before the run, not after it
             throw new UserInputException($"--plot and --checkpoint are the same file ({o.PlotPath}): the plot would overwrite the checkpoint. Give them different paths.");
+        if (o.DiagnosticsDir is not null) PrepareDiagnosticsFolder(o.DiagnosticsDir, q.Overwrite);
         var err = Console.Error;
         set_num_threads(Opt.CapThreads(o.Threads, err));
 
@@ -118,7 +123,9 @@ public static class TrainCommand
         TrainingResult result;
         int startStep = run.Step;
         var clock = Stopwatch.StartNew();
-        var loop = new LoopOptions(q.CheckpointPath, o.CheckpointEvery, o.VerifyEvery);
+        var diagnostics = o.DiagnosticsDir is null ? null
+            : new TrainingDiagnostics(o.DiagnosticsEvery > 0 ? o.DiagnosticsEvery : TrainingDiagnostics.DefaultEvery(settings.Steps - run.Step));
+        var loop = new LoopOptions(q.CheckpointPath, o.CheckpointEvery, o.VerifyEvery, Diagnostics: diagnostics);
         Func<ITrainingReporter, TrainingResult> body = reporter =>
             TrainingLoop.Run(run, data.Split.Train, loop, reporter, _ => signals.Requested);
         bool terminal = !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
@@ -153,6 +160,7 @@ public static class TrainCommand
             err.WriteLine($"Final checkpoint (with batchnorm statistics): {q.CheckpointPath}");
             WritePlot(o.PlotPath, run);
             if (o.PlotPath is not null) after.Lap("plot");
+            WriteDiagnostics(o.DiagnosticsDir, diagnostics, settings);
             return PrintResult(trained, data, q.CheckpointPath, after);
         }
         catch (RunStoppedException)
@@ -229,6 +237,38 @@ public static class TrainCommand
             Console.Error.WriteLine(after.Describe());
         }
         return ExitCodes.Ok;
+    }
+
+    private static readonly string[] DiagnosticsFileNames = ["diagnostics.txt", "diagnostics.json", "diagnostics.csv", .. DiagnosticPlots.Files];
+
+    /// <summary>Before the run: the folder exists or is made, and holds no earlier diagnostics unless --overwrite.</summary>
+    private static void PrepareDiagnosticsFolder(string dir, bool overwrite)
+    {
+        if (dir.Length == 0) throw new UserInputException("--diagnostics is empty: give a folder.");
+        if (File.Exists(dir)) throw new UserInputException($"--diagnostics {dir} is a file, not a folder.");
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"cannot make the --diagnostics folder {dir}: {e.Message}");
+        }
+        var existing = DiagnosticsFileNames.Where(f => File.Exists(Path.Combine(dir, f))).ToList();
+        if (existing.Count > 0 && !overwrite)
+            throw new UserInputException($"--diagnostics {dir} already holds {string.Join(", ", existing)}; pass --overwrite to replace them or give another folder.");
+    }
+
+    /// <summary>Part 3's tables and plots of the sampled steps into <paramref name="dir"/>; its warnings on stderr.</summary>
+    private static void WriteDiagnostics(string? dir, TrainingDiagnostics? d, TrainingSettings settings)
+    {
+        if (dir is null || d?.Last is null) return;
+        StopSignals.ThrowIfStopping();
+        var warnings = DiagnosticWarnings.For(d);
+        File.WriteAllText(Path.Combine(dir, "diagnostics.txt"), DiagnosticsFiles.Text(d, warnings));
+        File.WriteAllText(Path.Combine(dir, "diagnostics.json"), DiagnosticsFiles.Json(d, settings.Model.Name, warnings));
+        File.WriteAllText(Path.Combine(dir, "diagnostics.csv"), DiagnosticsFiles.Csv(d));
+        DiagnosticPlots.Write(dir, d, $"{settings.Model.Name}, {settings.Backward.Name()} backward");
+        foreach (var w in warnings) Console.Error.WriteLine($"warning: {w}");
+        Console.Error.WriteLine($"Diagnostics ({d.Samples.Count:N0} sampled steps, {warnings.Count} warnings): {Path.GetFullPath(dir)}");
+        StopSignals.ThrowIfStopping();
     }
 
     /// <param name="whileStopping">The run is already stopping (the plot of an interrupted run is still written); otherwise a signal stops before the plot and after it.</param>

@@ -14,7 +14,7 @@ public static class DiagnosticPlots
     {
         var last = d.Last ?? throw new InvalidOperationException("no step was sampled");
         var paths = Files.Select(f => Path.Combine(dir, f)).ToArray();
-        Histograms(paths[0], last.Activations.Select(a => (Label($"{a.Layer}: mean {a.Mean:+0.00;-0.00}, std {a.Std:F2}, saturated {a.SaturatedPercent:F2}%"), a.Histogram)),
+        Histograms(paths[0], last.Activations.Select(a => (Label($"{a.Layer}: mean {(a.Mean < 0 ? "-" : "+") + Math.Abs(a.Mean).ToString("0.00", CultureInfo.InvariantCulture)}, std {a.Std:F2}, saturated {a.SaturatedPercent:F2}%"), a.Histogram)),
             Label($"activation distribution at step {last.Step:N0} ({title})"), "tanh output");
         Histograms(paths[1], last.Gradients.Where(g => g.Kind == "Tanh").Select(g => (Label($"{g.Layer}: mean {g.Mean:+0.0e+0;-0.0e+0}, std {g.Std:0.00e+0}"), g.Histogram)),
             Label($"gradient distribution at step {last.Step:N0} ({title})"), "d loss / d tanh output");

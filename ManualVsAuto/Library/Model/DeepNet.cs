@@ -19,6 +19,24 @@ public static class DeepNet
     /// <summary>The hidden [Linear, BatchNorm1d, Tanh] blocks.</summary>
     public const int HiddenBlocks = 5;
 
+    /// <summary>The notebook's settings: 1,001 steps (i = 0 … 1000) at lr 0.1; a full run (<c>--steps 200000</c>) has
+    /// lr 0.01 from step 150,000, as part 3's loop.</summary>
+    public static readonly ModelKind Entry = new()
+    {
+        Name = "deep",
+        Description = "makemore part 3's deep net (five tanh layers with batchnorm), checked and trained layer by layer",
+        BlockSize = BlockSize,
+        LectureSeed = MlpConfig.LectureSeed,
+        LectureNHidden = LectureNHidden,
+        LectureSteps = 1_001,
+        LectureDecayStep = 150_000,
+        Create = (g, nHidden) => Create(g, nHidden: nHidden),
+        // Past 10⁹ hidden units 4·n_hidden² overflows a long; that term alone (a lower bound) is far beyond any memory.
+        ParameterCount = h => h <= 1_000_000_000 ? ParameterCount(nHidden: h) : 4.0 * h * h,
+        // The embeddings and their view, then each block's Linear, BatchNorm1d and Tanh outputs, then the logits twice.
+        ActivationsPerExample = h => 2.0 * LectureNEmbd * BlockSize + 3.0 * HiddenBlocks * h + 2.0 * Vocabulary.Size,
+    };
+
     /// <summary>The notebook's layers sit after the embedding and its view.</summary>
     public const int NotebookLayerOffset = 2;
 

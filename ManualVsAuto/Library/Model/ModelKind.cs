@@ -37,6 +37,9 @@ public sealed class ModelKind
     /// <summary>check's default n_hidden (the lecture's MLP exercise uses a smaller net than its training); train's unless given.</summary>
     public int CheckNHidden { get => checkNHidden ?? LectureNHidden; init => checkNHidden = value; }
 
+    /// <summary>train's default number of steps.</summary>
+    public int LectureSteps { get; init; } = 200_000;
+
     /// <summary>The step from which train's learning rate is lr/10.</summary>
     public int LectureDecayStep { get; init; } = 100_000;
 
@@ -74,13 +77,16 @@ public sealed class ModelKind
 public static class ModelKinds
 {
     private static readonly Lock Gate = new();
-    private static readonly List<ModelKind> Registered = [Model.Mlp.Entry, Model.WaveNet.Entry];
+    private static readonly List<ModelKind> Registered = [Model.Mlp.Entry, Model.WaveNet.Entry, Model.DeepNet.Entry];
 
     /// <summary>The lecture's MLP (makemore part 4), the default.</summary>
     public static ModelKind Mlp => Model.Mlp.Entry;
 
     /// <summary>makemore part 5's hierarchical WaveNet.</summary>
     public static ModelKind WaveNet => Model.WaveNet.Entry;
+
+    /// <summary>makemore part 3's deep net.</summary>
+    public static ModelKind Deep => Model.DeepNet.Entry;
 
     public static ModelKind Default => Model.Mlp.Entry;
 

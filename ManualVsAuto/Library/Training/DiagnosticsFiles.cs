@@ -22,7 +22,7 @@ public static class DiagnosticsFiles
         Line($"diagnostics at step {s.Step:N0} (lr {s.Lr}), from the step's own backward; sampled every {d.Every:N0} steps ({d.Samples.Count:N0} samples)");
         Line($"activation distribution (Tanh outputs):");
         foreach (var a in s.Activations)
-            Line($"  {a.Layer,-20} mean {a.Mean,5:+0.00;-0.00}, std {a.Std:F2}, saturated: {a.SaturatedPercent:F2}% ({a.Saturated:N0} of {a.Count:N0})");
+            Line($"  {a.Layer,-20} mean {(a.Mean < 0 ? "-" : "+") + Math.Abs(a.Mean).ToString("0.00", CultureInfo.InvariantCulture),5}, std {a.Std:F2}, saturated: {a.SaturatedPercent:F2}% ({a.Saturated:N0} of {a.Count:N0})");
         Line($"gradient distribution (d loss / d layer output):");
         foreach (var g in s.Gradients)
             Line($"  {g.Layer,-30} mean {g.Mean,13:+0.000000e+00;-0.000000e+00}, std {g.Std:0.000000e+00}");

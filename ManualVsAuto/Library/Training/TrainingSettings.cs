@@ -17,9 +17,9 @@ public sealed record TrainingSettings(
     /// <summary>The net trained: the lecture's MLP (<see cref="ModelKinds.Default"/>) unless given.</summary>
     public ModelKind Model { get; init; } = Model ?? ModelKinds.Default;
 
-    /// <summary>The lecture's settings for <paramref name="model"/>: its n_hidden, decay step and seed.</summary>
+    /// <summary>The lecture's settings for <paramref name="model"/>: its steps, n_hidden, decay step and seed.</summary>
     public static TrainingSettings LectureDefaults(ModelKind model) =>
-        new(Hidden: model.LectureNHidden, DecayStep: model.LectureDecayStep, Seed: model.LectureSeed, Model: model);
+        new(Steps: model.LectureSteps, Hidden: model.LectureNHidden, DecayStep: model.LectureDecayStep, Seed: model.LectureSeed, Model: model);
 
     /// <summary>The most steps a run may have: its loss history (4 bytes a step) is kept in memory and in every
     /// checkpoint, which must stay below 2 GB.</summary>
