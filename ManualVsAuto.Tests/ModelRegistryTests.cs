@@ -69,6 +69,6 @@ public sealed class ModelRegistryTests : CliTestFolder
             Name = "wavenet", Description = "", BlockSize = 1, LectureSeed = 1, LectureNHidden = 1,
             Create = TinyNet.Create, ParameterCount = _ => 0, ActivationsPerExample = _ => 0,
         }));
-        Assert.Equal(["mlp", "wavenet"], ModelKinds.All.Select(k => k.Name));
+        Assert.Equal(["mlp", "wavenet", "deep"], ModelKinds.All.Select(k => k.Name));
     }
 }
