@@ -66,9 +66,9 @@ internal sealed class InputMutation : IDisposable
             }
             using var scope = NewDisposeScope();
             var now = original.detach().cpu().contiguous();
+            if (BitwiseEqual(clone, now)) continue;
             var a = clone.bytes;
             var b = now.bytes;
-            if (a.SequenceEqual(b)) continue;
             int size = (int)clone.element_size();
             long first = -1, count = 0, n = clone.numel();
             for (long i = 0; i < n; i++)
@@ -108,6 +108,17 @@ internal sealed class InputMutation : IDisposable
             }
         }
         return aliases;
+    }
+
+    /// <summary>The clone of <paramref name="name"/> taken by <see cref="Snapshot"/> (owned by this snapshot).</summary>
+    public Tensor Before(string name) => entries.First(e => e.Name == name).Clone;
+
+    /// <summary>The same dtype, shape and bytes: NaN equals the same NaN; 0 and −0 differ.</summary>
+    public static bool BitwiseEqual(Tensor a, Tensor b)
+    {
+        if (a.dtype != b.dtype || !a.shape.SequenceEqual(b.shape)) return false;
+        using var scope = NewDisposeScope();
+        return a.detach().cpu().contiguous().bytes.SequenceEqual(b.detach().cpu().contiguous().bytes);
     }
 
     public void Dispose()

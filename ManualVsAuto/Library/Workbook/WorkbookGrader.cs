@@ -237,6 +237,7 @@ public static class WorkbookGrader
                         at: AnswerLocation.OfException(ex, e4.GetType().Assembly));
                 }
             }
+            using var inputsLifetime = inputs;
             if (grads is null) return Fail(Outcome.Wrong, $"at step {step}: returned null");
             if (inputs.Changed() is [var (input, op, _), ..])
                 return Fail(Outcome.Wrong, Short($"at step {step}: changed {input} in place{(op is null ? "" : $" ({op})")}"),
@@ -298,7 +299,7 @@ public static class WorkbookGrader
         Grade Failed(Outcome o, string message, string? detail = null, GradientRow? row = null, string? at = null) =>
             new(gradeName, answer, shape, o, false, row, message) { Detail = detail, Location = at ?? methodAt };
 
-        var inputs = new InputSnapshot(call.Tensors);
+        using var inputs = new InputSnapshot(call.Tensors);
         Tensor? manual;
         string? alias = null;
         try
