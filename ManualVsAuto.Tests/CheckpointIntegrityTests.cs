@@ -19,14 +19,14 @@ public sealed class CheckpointIntegrityTests
     /// <summary>Real checkpoints, trained on the names: the MLP's final one (with its batchnorm statistics) and a WaveNet's.</summary>
     private static readonly Lazy<byte[]> mlp = new(() =>
     {
-        using var run = TrainingRun.Start(new TrainingSettings(Steps: 30, Hidden: 16, BatchSize: 8), TrainingRunFactory.DataSha);
+        using var run = TrainingRun.Start(new TrainingSettings(Steps: 30, NHidden: 16, BatchSize: 8), TrainingRunFactory.DataSha);
         TrainingLoop.Run(run, LectureFixture.Split.Train, new LoopOptions(null), new RecordingReporter(), _ => false);
         return Bytes(run.Finish(LectureFixture.Split.Train).Final);
     });
 
     private static readonly Lazy<byte[]> waveNet = new(() =>
     {
-        var s = TrainingSettings.LectureDefaults(ModelKinds.WaveNet) with { Steps = 30, Hidden = 16, BatchSize = 8 };
+        var s = TrainingSettings.LectureDefaults(ModelKinds.WaveNet) with { Steps = 30, NHidden = 16, BatchSize = 8 };
         using var run = TrainingRun.Start(s, TrainingRunFactory.DataSha);
         TrainingLoop.Run(run, WaveNetFixture.Split.Train, new LoopOptions(null), new RecordingReporter(), _ => false);
         return Bytes(run.ToCheckpoint());
@@ -244,7 +244,7 @@ public sealed class CheckpointIntegrityTests
         using var scope = NewDisposeScope();
         foreach (var model in ModelKinds.All)
         {
-            var s = TrainingSettings.LectureDefaults(model) with { Hidden = hidden, Steps = 5 };
+            var s = TrainingSettings.LectureDefaults(model) with { NHidden = hidden, Steps = 5 };
             using var run = TrainingRun.Start(s, TrainingRunFactory.DataSha);
             var built = run.Trainer.State.Select(x => (x.Name, string.Join(",", x.Tensor.shape))).ToList();
             Assert.Equal(built, CheckpointLayout.State(s).Select(x => (x.Name, string.Join(",", x.Shape))).ToList());

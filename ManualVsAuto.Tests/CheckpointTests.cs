@@ -17,7 +17,7 @@ public sealed class CheckpointTests : IDisposable
 
     private static Checkpoint SmallCheckpoint(int steps = 40)
     {
-        using var run = TrainingRun.Start(new TrainingSettings(Steps: steps, Hidden: 8, BatchSize: 4, Lr: 0.05, DecayStep: 7, Seed: 123), TrainingRunFactory.DataSha);
+        using var run = TrainingRun.Start(new TrainingSettings(Steps: steps, NHidden: 8, BatchSize: 4, Lr: 0.05, DecayStep: 7, Seed: 123), TrainingRunFactory.DataSha);
         TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
         return run.Finish(Train).Final;
     }
@@ -50,7 +50,7 @@ public sealed class CheckpointTests : IDisposable
     [DataFact]
     public void OnlyAnMlpCheckpointWithoutItsFinalStatisticsNeedsCalibration()
     {
-        var mlp = new TrainingSettings(Steps: 20, Hidden: 8, BatchSize: 4);
+        var mlp = new TrainingSettings(Steps: 20, NHidden: 8, BatchSize: 4);
         using (var run = TrainingRun.Start(mlp, TrainingRunFactory.DataSha))
         {
             TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
@@ -58,7 +58,7 @@ public sealed class CheckpointTests : IDisposable
             Assert.True(run.ToCheckpoint().NeedsCalibration); // every step done, but not finished: calibration comes next
             Assert.False(run.Finish(Train).Final.NeedsCalibration);
         }
-        using var waveNet = TrainingRun.Start(TrainingSettings.LectureDefaults(ModelKinds.WaveNet) with { Steps = 20, Hidden = 8 }, TrainingRunFactory.DataSha);
+        using var waveNet = TrainingRun.Start(TrainingSettings.LectureDefaults(ModelKinds.WaveNet) with { Steps = 20, NHidden = 8 }, TrainingRunFactory.DataSha);
         Assert.False(waveNet.ToCheckpoint().NeedsCalibration); // at step 0: its running statistics are saved with it
     }
 
@@ -119,7 +119,7 @@ public sealed class CheckpointTests : IDisposable
     public void ACheckpointWithoutABackwardRevisionIsRevisionOneAndDoesNotResume(BackwardKind kind)
     {
         string path = PathOf("old.ckpt");
-        using (var run = TrainingRun.Start(new TrainingSettings(Steps: 10, Hidden: 8, Backward: kind), TrainingRunFactory.DataSha))
+        using (var run = TrainingRun.Start(new TrainingSettings(Steps: 10, NHidden: 8, Backward: kind), TrainingRunFactory.DataSha))
             CheckpointFile.Write(path, run.ToCheckpoint());
         var bytes = File.ReadAllBytes(path);
         int jsonLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12));
@@ -165,7 +165,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(3, BackwardKind.Manual.Revision(ModelKinds.Mlp));
         Assert.Equal(3, BackwardKind.Manual.Revision(ModelKinds.WaveNet));
         string path = PathOf("rev2.ckpt");
-        var settings = TrainingSettings.LectureDefaults(model) with { Steps = 10, Hidden = 8 };
+        var settings = TrainingSettings.LectureDefaults(model) with { Steps = 10, NHidden = 8 };
         using (var run = TrainingRun.Start(settings, TrainingRunFactory.DataSha))
             CheckpointFile.Write(path, run.ToCheckpoint() with { BackwardRevision = revision });
         var c = CheckpointFile.Read(path);
@@ -183,7 +183,7 @@ public sealed class CheckpointTests : IDisposable
     public void AnMlpCheckpointInTheLecturesNamesLoadsSamplesAndResumes()
     {
         using var scope = NewDisposeScope();
-        var settings = new TrainingSettings(Steps: 10, Hidden: 8);
+        var settings = new TrainingSettings(Steps: 10, NHidden: 8);
         var g = new Generator(settings.Seed);
         var p = ManualVsAuto.Model.MlpParameters.Init(settings.Config, g).Copy(requiresGrad: false);
         var bnmean = randn([1, 8], generator: new Generator(1)) * 0.5;
@@ -214,18 +214,18 @@ public sealed class CheckpointTests : IDisposable
 
         using var resumed = TrainingRun.Resume(c, steps: 12);
         TrainingAssert.BitwiseEqual(p, resumed.Parameters);
-        Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(resumed, Train, new LoopOptions(null), new RecordingReporter(), _ => false).Outcome);
+        Assert.Equal(TrainingEnd.Completed, TrainingLoop.Run(resumed, Train, new LoopOptions(null), new RecordingReporter(), _ => false).End);
         Assert.Equal(12, resumed.Step);
     }
 
     [Fact]
     public void ProbeTellsOursFromForeign()
     {
-        Assert.Equal(CheckpointFile.FileKind.Missing, CheckpointFile.Probe(PathOf("none")));
+        Assert.Equal(CheckpointFile.FileKind.Missing, CheckpointFile.KindOf(PathOf("none")));
         File.WriteAllText(PathOf("text"), "not ours");
-        Assert.Equal(CheckpointFile.FileKind.Foreign, CheckpointFile.Probe(PathOf("text")));
+        Assert.Equal(CheckpointFile.FileKind.Foreign, CheckpointFile.KindOf(PathOf("text")));
         File.WriteAllBytes(PathOf("cut"), "MVACK"u8.ToArray());
-        Assert.Equal(CheckpointFile.FileKind.Ours, CheckpointFile.Probe(PathOf("cut")));
+        Assert.Equal(CheckpointFile.FileKind.Ours, CheckpointFile.KindOf(PathOf("cut")));
     }
 
     /// <summary>A run stopped at step 73 (Ctrl+C's path: stop at a boundary, save) and resumed from its checkpoint
@@ -236,16 +236,16 @@ public sealed class CheckpointTests : IDisposable
     [InlineData(BackwardKind.Autograd)]
     public void InterruptedAndResumedRunEndsBitwiseEqualToAStraightOne(BackwardKind kind)
     {
-        var settings = new TrainingSettings(Steps: 120, Hidden: 32, DecayStep: 80, Backward: kind);
+        var settings = new TrainingSettings(Steps: 120, NHidden: 32, DecayStep: 80, Backward: kind);
         using var straight = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
-        Assert.Equal(TrainingOutcome.Completed,
-            TrainingLoop.Run(straight, Train, new LoopOptions(PathOf("straight.ckpt"), CheckpointEvery: 50), new RecordingReporter(), _ => false).Outcome);
+        Assert.Equal(TrainingEnd.Completed,
+            TrainingLoop.Run(straight, Train, new LoopOptions(PathOf("straight.ckpt"), CheckpointEvery: 50), new RecordingReporter(), _ => false).End);
 
         string path = PathOf("stopped.ckpt");
         using (var first = TrainingRun.Start(settings, TrainingRunFactory.DataSha))
         {
             var stopped = TrainingLoop.Run(first, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), i => i == 73);
-            Assert.Equal(TrainingOutcome.Interrupted, stopped.Outcome);
+            Assert.Equal(TrainingEnd.Interrupted, stopped.End);
             Assert.Equal(73, stopped.Step);
         }
         var saved = CheckpointFile.Read(path);
@@ -253,8 +253,8 @@ public sealed class CheckpointTests : IDisposable
         Assert.False(saved.Complete);
         using var resumed = TrainingRun.Resume(saved);
         Assert.Equal(kind, resumed.Trainer.Kind);
-        Assert.Equal(TrainingOutcome.Completed,
-            TrainingLoop.Run(resumed, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), _ => false).Outcome);
+        Assert.Equal(TrainingEnd.Completed,
+            TrainingLoop.Run(resumed, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), _ => false).End);
 
         TrainingAssert.BitwiseEqual(straight.Parameters, resumed.Parameters);
         Assert.Equal(straight.Losses(), resumed.Losses());
@@ -265,7 +265,7 @@ public sealed class CheckpointTests : IDisposable
     public void PeriodicCheckpointsHoldTheStepAndTheHistory()
     {
         string path = PathOf("p.ckpt");
-        using var run = TrainingRun.Start(new TrainingSettings(Steps: 45, Hidden: 8), TrainingRunFactory.DataSha);
+        using var run = TrainingRun.Start(new TrainingSettings(Steps: 45, NHidden: 8), TrainingRunFactory.DataSha);
         var saves = new List<int>();
         TrainingLoop.Run(run, Train, new LoopOptions(path, CheckpointEvery: 20), new RecordingReporter(), i =>
         {

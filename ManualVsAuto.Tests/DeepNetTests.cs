@@ -53,7 +53,7 @@ public class DeepNetTests
         for (int i = 0; i < steps; i++)
         {
             using var scope = NewDisposeScope();
-            var (Xb, Yb) = Minibatch.Sample(LectureFixture.Split.Train, 32, g);
+            var (Xb, Yb) = Minibatch.Draw(LectureFixture.Split.Train, 32, g);
             Tensor loss;
             if (d.Wants(i, steps))
             {

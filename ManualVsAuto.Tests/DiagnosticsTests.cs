@@ -33,7 +33,7 @@ public class DiagnosticsTests
         for (int i = 0; i < steps; i++)
         {
             using var scope = NewDisposeScope();
-            var (Xb, Yb) = Minibatch.Sample(split.Train, 32, g);
+            var (Xb, Yb) = Minibatch.Draw(split.Train, 32, g);
             if (d.Wants(i, steps)) { trainer.Step(Xb, Yb, 0.1, out var a); d.Record(i, a); }
             else trainer.Step(Xb, Yb, 0.1);
         }

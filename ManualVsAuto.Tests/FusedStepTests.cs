@@ -25,7 +25,7 @@ public class FusedStepTests
         using var trainer = new FusedTrainer(p);
         var rows = trainer.Verify(tensor(new long[] { 3, 5, 8, 1 }).view(4, 1), tensor(new long[] { 7, 0, 2, 9 }));
         Assert.Equal(7, rows.Count);
-        Assert.All(rows.Where(r => r.Name != "b1"), r => Assert.True(r.Passed, ReportText.Detail(r)));
+        Assert.All(rows.Where(r => r.Name != "b1"), r => Assert.True(r.Passed, SharedReportText.Detail(r)));
     }
 
     /// <summary>What the step computes on the lecture's batch against <see cref="ChainBackward"/>'s chain: the loss,
@@ -40,7 +40,7 @@ public class FusedStepTests
         using var scope = NewDisposeScope();
         var g = new Generator(MlpConfig.LectureSeed);
         var p = MlpParameters.Init(new MlpConfig(), g);
-        var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
+        var (Xb, Yb) = Minibatch.Draw(Train, 32, g);
         var f = ChunkedForward.Run(p, Xb, Yb, null);
         var chain = ChainBackward.Run(p, f, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
 
@@ -61,7 +61,7 @@ public class FusedStepTests
         else
         {
             Assert.True(s.dhprebn.allclose(chain["hprebn"]), "dhprebn");
-            Assert.All(verdicts, v => Assert.True(v.Passed, ReportText.Detail(v)));
+            Assert.All(verdicts, v => Assert.True(v.Passed, SharedReportText.Detail(v)));
         }
     }
 

@@ -288,7 +288,7 @@ public class FailureTests
     public void TrainsEstimateIsBelowWhatItWasMeasuredToTake(string modelName, BackwardKind backward, int hidden, int batch, double measuredMiB)
     {
         var model = ModelKinds.Parse(modelName);
-        var settings = TrainingSettings.LectureDefaults(model) with { Hidden = hidden, BatchSize = batch, Backward = backward };
+        var settings = TrainingSettings.LectureDefaults(model) with { NHidden = hidden, BatchSize = batch, Backward = backward };
         double measured = measuredMiB * 1024 * 1024;
         Assert.InRange(MemoryBudget.Train(settings, 182_625), 0.6 * measured, measured);
     }

@@ -23,7 +23,7 @@ public class LayerTests
         }
         bool floatInput = x.is_floating_point();
         if (floatInput) check.Track("x", x.requires_grad_(true));
-        var @out = layer.Forward(x, ForwardMode.Probe);
+        var @out = layer.Forward(x, ForwardMode.Inspect);
         var g = randn(@out.shape, generator: new Generator((ulong)seed));
         check.Backward((@out * g).sum());
         using var _ = no_grad();
@@ -91,7 +91,7 @@ public class LayerTests
             using var layer = new Embedding(27, 10, new Generator(1));
             var ix = randint(0, 27, shape, generator: new Generator(2));
             var check = CheckLayer(layer, ix);
-            Assert.Equal([.. shape, 10], layer.Forward(ix, ForwardMode.Probe).shape);
+            Assert.Equal([.. shape, 10], layer.Forward(ix, ForwardMode.Inspect).shape);
             check.AssertAllExact();
         }
     }
@@ -104,12 +104,12 @@ public class LayerTests
         var x = Input(32, 4, 10);
         var check = CheckLayer(layer, x);
         check.AssertAllExact();
-        Assert.Equal([32, 2, 20], layer.Forward(x, ForwardMode.Probe).shape);
+        Assert.Equal([32, 2, 20], layer.Forward(x, ForwardMode.Inspect).shape);
         // Positions 2t and 2t+1 side by side: out[b, 1] = concat(x[b, 2], x[b, 3]).
-        var @out = layer.Forward(x, ForwardMode.Probe);
+        var @out = layer.Forward(x, ForwardMode.Inspect);
         Assert.True(@out[5, 1].eq(cat([x[5, 2], x[5, 3]], 0)).all().item<bool>());
-        Assert.Equal([32, 20], layer.Forward(Input(32, 2, 10), ForwardMode.Probe).shape);
-        Assert.Throws<ArgumentException>(() => layer.Forward(Input(32, 3, 10), ForwardMode.Probe));
+        Assert.Equal([32, 20], layer.Forward(Input(32, 2, 10), ForwardMode.Inspect).shape);
+        Assert.Throws<ArgumentException>(() => layer.Forward(Input(32, 3, 10), ForwardMode.Inspect));
     }
 
     /// <summary>Chained, the fused batchnorm's rounding reaches every gradient below it, so elements near zero are off by
@@ -126,7 +126,7 @@ public class LayerTests
         var named = net.NamedParameters;
         foreach (var (_, p) in named) p.Value.requires_grad_(true);
         var x = Input(32, 4, 10).requires_grad_(true);
-        var @out = net.Forward(x, ForwardMode.Probe);
+        var @out = net.Forward(x, ForwardMode.Inspect);
         var dout = randn(@out.shape, generator: new Generator(7));
         var reference = autograd.grad([(@out * dout).sum()], [.. named.Select(p => p.Parameter.Value), x]);
         using var _ = no_grad();
@@ -134,7 +134,7 @@ public class LayerTests
         var verdicts = named.Select((p, i) => Cmp.CompareValues(p.Name, p.Parameter.Grad!, reference[i], Tolerance.Training))
             .Append(Cmp.CompareValues("x", dx, reference[^1], Tolerance.Training)).ToList();
         Assert.Equal(["layers[1].weight", "layers[2].gamma", "layers[2].beta", "layers[5].weight", "layers[5].bias", "x"], verdicts.Select(v => v.Name));
-        Assert.All(verdicts, v => Assert.True(v.Passed, ReportText.Detail(v)));
+        Assert.All(verdicts, v => Assert.True(v.Passed, SharedReportText.Detail(v)));
         // Not vacuous: the same chain with the batchnorm's input gradient off by a factor n/(n−1) (the biased variance) fails.
         var wrongDx = dout;
         for (int i = net.Layers.Count - 1; i >= 0; i--)
@@ -194,8 +194,8 @@ public class LayerTests
             var shape = shapes[trial % shapes.Length];
             var x = randn(shape, dtype: ScalarType.Float64, generator: g) * 3 + 5;
             using var layer = new BatchNorm1d(shape[^1]);
-            var @out = layer.Forward(x, ForwardMode.Probe);
-            var want = layer.Forward(x.detach().requires_grad_(true), ForwardMode.Probe).detach();
+            var @out = layer.Forward(x, ForwardMode.Inspect);
+            var want = layer.Forward(x.detach().requires_grad_(true), ForwardMode.Inspect).detach();
             Assert.Equal(ScalarType.Float64, @out.dtype);
             Assert.True(@out.equal(want).all().item<bool>(), $"float64 trial {trial}: shape ({string.Join(", ", shape)})");
         }
@@ -219,7 +219,7 @@ public class LayerTests
             var[c] = xs.Sum(a => (a - mean[c]) * (a - mean[c])) / 19; // Bessel: n − 1 = B·T − 1
         }
 
-        var probe = bn.Forward(x, ForwardMode.Probe);
+        var probe = bn.Forward(x, ForwardMode.Inspect);
         AssertClose([0, 0, 0], bn.RunningMean);
         AssertClose([1, 1, 1], bn.RunningVar);
         // (x − mean)/sqrt(var + eps) with gamma 1, beta 0

@@ -58,10 +58,10 @@ public class MlpTests
         using var scope = NewDisposeScope();
         var g = new Generator(seed);
         var p = MlpParameters.Init(new MlpConfig(NHidden: hidden), g).Copy(requiresGrad: false);
-        var (Xb, Yb) = Minibatch.Sample(LectureFixture.Split.Train, batch, g);
+        var (Xb, Yb) = Minibatch.Draw(LectureFixture.Split.Train, batch, g);
         double chunked = ChunkedForward.Run(p, Xb, Yb, null).loss.item<float>();
         using var net = new Mlp(p.Copy(requiresGrad: false));
-        double layers = F.cross_entropy(net.Forward(Xb, ForwardMode.Probe), Yb).item<float>();
+        double layers = F.cross_entropy(net.Forward(Xb, ForwardMode.Inspect), Yb).item<float>();
         Assert.True(Math.Abs(layers - chunked) <= 2e-6, $"layers {layers:R} vs chunked {chunked:R}");
     }
 
@@ -77,7 +77,7 @@ public class MlpTests
     {
         var g = new Generator(MlpConfig.LectureSeed);
         var model = new Mlp(MlpParameters.Init(new MlpConfig(), g));
-        var (Xb, Yb) = Minibatch.Sample(LectureFixture.Split.Train, 32, g);
+        var (Xb, Yb) = Minibatch.Draw(LectureFixture.Split.Train, 32, g);
         return (model, Xb, Yb);
     }
 

@@ -16,7 +16,7 @@ public class PredrawnBatchesTests
     public void TheLoopTrainsOnTheLecturesMinibatchesAndLeavesTheGeneratorAsStepByStep(int steps, int? stopAt)
     {
         using var scope = NewDisposeScope();
-        var settings = new TrainingSettings(Steps: steps, Hidden: 16);
+        var settings = new TrainingSettings(Steps: steps, NHidden: 16);
         string path = Path.Combine(Path.GetTempPath(), $"predrawn.{Guid.NewGuid():N}.ckpt");
         using var loop = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         try
@@ -34,7 +34,7 @@ public class PredrawnBatchesTests
         for (int i = 0; i < (stopAt ?? steps); i++)
         {
             using var step = NewDisposeScope();
-            var (Xb, Yb) = Minibatch.Sample(Train, settings.BatchSize, reference.Generator);
+            var (Xb, Yb) = Minibatch.Draw(Train, settings.BatchSize, reference.Generator);
             reference.Trainer.Step(Xb, Yb, settings.LearningRateAt(i));
         }
         TrainingAssert.BitwiseEqual(reference.Parameters, loop.Parameters);

@@ -66,7 +66,7 @@ public class ReportFormatTests
 
         Assert.Contains("| `bnmeani` | (1, 64) | shape mismatch |", MarkdownRenderer.Render(r));
         Assert.Contains(" · --require approx: 1 row falls short**", MarkdownRenderer.Render(r));
-        var text = RowsText.Table(r.Rows);
+        var text = PlainTable.Table(r.Rows);
         Assert.Matches(@"\nbnmeani +\(1, 64\) +shape mismatch +False +False +- +- ", text);
     }
 

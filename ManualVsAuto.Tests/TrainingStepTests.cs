@@ -42,8 +42,8 @@ public class TrainingStepTests
         for (int i = 0; i < steps; i++)
         {
             using var step = NewDisposeScope();
-            var (xm, ym) = Minibatch.Sample(Train, 32, gm);
-            var (xa, ya) = Minibatch.Sample(Train, 32, ga);
+            var (xm, ym) = Minibatch.Draw(Train, 32, gm);
+            var (xa, ya) = Minibatch.Draw(Train, 32, ga);
             Assert.True(xm.eq(xa).all().item<bool>());
             float lm = manual.Step(xm, ym, 0.1).item<float>();
             float la = autograd.Step(xa, ya, 0.1).item<float>();
@@ -75,10 +75,10 @@ public class TrainingStepTests
         for (int i = 0; i < 300; i++)
         {
             using var step = NewDisposeScope();
-            var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
+            var (Xb, Yb) = Minibatch.Draw(Train, 32, g);
             var rows = GradientVerifier.Verify(trainer, Xb, Yb);
             Assert.Equal(["b2", "W2", "bnbias", "bngain", "b1", "W1", "C"], rows.Select(r => r.Name));
-            Assert.All(rows, r => Assert.True(r.Passed, ReportText.Detail(r)));
+            Assert.All(rows, r => Assert.True(r.Passed, SharedReportText.Detail(r)));
             Assert.All(rows, r => Assert.Same(Tolerance.Training, r.Tolerance));
             // allclose's rule broken at the worst element
             if (rows.Any(r => r.MaxDiff > Cmp.DefaultAtol + Cmp.DefaultRtol * Math.Abs(r.ReferenceAtWorst))) allcloseFails++;
@@ -95,7 +95,7 @@ public class TrainingStepTests
         var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g);
         using var trainer = new FusedTrainer(p);
         var before = p.Copy(requiresGrad: false);
-        var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
+        var (Xb, Yb) = Minibatch.Draw(Train, 32, g);
         var grads = trainer.Gradients(Xb, Yb);
         Assert.All(p.All.Zip(before.All), x => Assert.True(x.First.eq(x.Second).all().item<bool>()));
         var loss = trainer.Step(Xb, Yb, 0.1);
@@ -117,11 +117,11 @@ public class TrainingStepTests
             s.bnvar_inv.mul_(Math.Sqrt(s.N / (s.N - 1.0)));
             FusedStep.Backward(p, s, Xb);
         };
-        var settings = new TrainingSettings(Steps: 30, Hidden: 32);
+        var settings = new TrainingSettings(Steps: 30, NHidden: 32);
         using var run = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         using var brokenRun = TrainingRunFactory.WithTrainer(settings, p => new FusedTrainer(p, broken));
         var result = TrainingLoop.Run(brokenRun, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
-        Assert.Equal(TrainingOutcome.VerificationFailed, result.Outcome);
+        Assert.Equal(TrainingEnd.VerificationFailed, result.End);
         Assert.Equal(0, result.Step);
         // check's rows: one line per failing parameter, in backward order, the first with the verdict and the hint.
         var lines = result.Message!.Split('\n');
@@ -134,7 +134,7 @@ public class TrainingStepTests
         Assert.DoesNotContain("accumulates", result.Message); // a wrong formula, not a stateful backward
 
         var ok = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
-        Assert.Equal(TrainingOutcome.Completed, ok.Outcome);
+        Assert.Equal(TrainingEnd.Completed, ok.End);
     }
 
     /// <summary>
@@ -152,10 +152,10 @@ public class TrainingStepTests
             if (kept is null) { kept = s.Grads.Map(t => t.detach().clone().DetachFromDisposeScope()); return; }
             foreach (var (sum, g) in kept.All.Zip(s.Grads.All)) { sum.add_(g); g.copy_(sum); }
         };
-        var settings = new TrainingSettings(Steps: 30, Hidden: 32);
+        var settings = new TrainingSettings(Steps: 30, NHidden: 32);
         using var run = TrainingRunFactory.WithTrainer(settings, p => new FusedTrainer(p, accumulating));
         var result = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
-        Assert.Equal(TrainingOutcome.VerificationFailed, result.Outcome);
+        Assert.Equal(TrainingEnd.VerificationFailed, result.End);
         Assert.Equal(10, result.Step);
         Assert.Contains("changes from one call to the next on the same minibatch: your backward accumulates gradients across steps", result.Message);
         Assert.Contains("PyTorch and TorchSharp accumulate them (+=)", result.Message);
@@ -173,7 +173,7 @@ public class TrainingStepTests
         };
         var g = new Generator(MlpConfig.LectureSeed);
         using var trainer = new FusedTrainer(MlpParameters.Init(new MlpConfig(NHidden: 32), g), scaled);
-        var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
+        var (Xb, Yb) = Minibatch.Draw(Train, 32, g);
         var rows = trainer.Verify(Xb, Yb);
         Assert.Equal(["b2", "W2", "bnbias", "bngain", "b1", "W1", "C"], rows.Select(r => r.Name));
         Assert.Equal(Verdict.Wrong, rows[0].Verdict);
@@ -184,12 +184,12 @@ public class TrainingStepTests
     [DataFact]
     public void VerificationIsOffThePathTrainingIsBitwiseTheSameWithIt()
     {
-        var settings = new TrainingSettings(Steps: 60, Hidden: 24);
+        var settings = new TrainingSettings(Steps: 60, NHidden: 24);
         using var plain = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         using var verified = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         var reporter = new RecordingReporter();
-        Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(plain, Train, new LoopOptions(null), new RecordingReporter(), _ => false).Outcome);
-        Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(verified, Train, new LoopOptions(null, VerifyEvery: 7), reporter, _ => false).Outcome);
+        Assert.Equal(TrainingEnd.Completed, TrainingLoop.Run(plain, Train, new LoopOptions(null), new RecordingReporter(), _ => false).End);
+        Assert.Equal(TrainingEnd.Completed, TrainingLoop.Run(verified, Train, new LoopOptions(null, VerifyEvery: 7), reporter, _ => false).End);
         Assert.Equal(9, reporter.Notes.Count(n => n.Contains("match autograd")));
         TrainingAssert.BitwiseEqual(plain.Parameters, verified.Parameters);
         Assert.Equal(plain.Losses(), verified.Losses());
@@ -210,10 +210,10 @@ public class TrainingStepTests
     public void DivergenceStopsAtTheFirstNonFiniteStep()
     {
         // With batchnorm the loss stays finite (if absurd, ~1e7) up to lr ≈ 1e15; 1e20 overflows float32 within a few steps.
-        var settings = new TrainingSettings(Steps: 500, Hidden: 16, Lr: 1e20);
+        var settings = new TrainingSettings(Steps: 500, NHidden: 16, Lr: 1e20);
         using var run = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
         var result = TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false);
-        Assert.Equal(TrainingOutcome.Diverged, result.Outcome);
+        Assert.Equal(TrainingEnd.Diverged, result.End);
         var losses = run.Losses();
         Assert.True(float.IsFinite(losses[0]));
         Assert.InRange(result.Step, 1, 100);

@@ -32,7 +32,7 @@ public class VerdictPropertyTests(ITestOutputHelper output)
                 Assert.True(report.Passes(RequiredLevel.Exact), report.Summary);
             },
             writeLine: output.WriteLine, iter: 40, threads: 1,
-            print: s => $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · threads {s.Threads} · {s.Dtype}");
+            print: s => $"seed {s.Seed} · batch {s.BatchSize} · hidden {s.NHidden} · threads {s.Threads} · {s.Dtype}");
         }
         finally
         {

@@ -71,7 +71,7 @@ public class WaveNetTests
     [DataFact]
     public void CheckListsEveryLayerInBackwardOrderAllPassing()
     {
-        var report = LayerCheck.RunWaveNet(Train, new CheckSettings(Seed: WaveNet.LectureSeed, Hidden: WaveNet.LectureNHidden));
+        var report = LayerCheck.RunWaveNet(Train, new CheckSettings(Seed: WaveNet.LectureSeed, NHidden: WaveNet.LectureNHidden));
         Assert.Equal(BackwardOrder, report.Rows.Select(r => r.Name));
         // Approximate by construction: the fused cross-entropy (the logits) and the fused batchnorm (each BatchNorm1d's input).
         Assert.Equal(["layers[13] Linear out", "layers[10] Linear out", "layers[6] Linear out", "layers[2] Linear out"],
@@ -87,7 +87,7 @@ public class WaveNetTests
         var g = new Generator(WaveNet.LectureSeed);
         var model = WaveNet.Create(g);
         foreach (var p in model.Parameters) p.Value.requires_grad_(true);
-        var (Xb, Yb) = Minibatch.Sample(Train, 32, g);
+        var (Xb, Yb) = Minibatch.Draw(Train, 32, g);
         return (model, Xb, Yb);
     }
 
@@ -118,7 +118,7 @@ public class WaveNetTests
         Assert.Equal(["layers[13].bias", "layers[13].weight", "layers[11].beta", "layers[11].gamma", "layers[10].weight", "layers[7].beta",
             "layers[7].gamma", "layers[6].weight", "layers[3].beta", "layers[3].gamma", "layers[2].weight", "layers[0].weight"], rows.Select(r => r.Name));
         Assert.All(rows, r => Assert.Same(Tolerance.Training, r.Tolerance));
-        Assert.All(rows.Take(7), r => Assert.True(r.Passed, ReportText.Detail(r)));
+        Assert.All(rows.Take(7), r => Assert.True(r.Passed, SharedReportText.Detail(r)));
         Assert.Equal("WRONG (likely origin)", rows[7].VerdictText);
         Assert.Contains("hint: off by a constant factor", rows[7].Hint);
         Assert.All(rows.Skip(8), r => Assert.Equal("may inherit ← upstream", r.VerdictText));
@@ -134,7 +134,7 @@ public class WaveNetTests
         LayerCheck.Run(model, Xb, Yb, FiniteDifferenceMode.Fast);
         foreach (var p in model.Parameters) p.Value.requires_grad_(false);
         using var trainer = new ManualLayerTrainer(model);
-        Assert.All(trainer.Verify(Xb, Yb), v => Assert.True(v.Passed, ReportText.Detail(v)));
+        Assert.All(trainer.Verify(Xb, Yb), v => Assert.True(v.Passed, SharedReportText.Detail(v)));
         foreach (var bn in model.Layers.OfType<BatchNorm1d>())
         {
             Assert.True(bn.RunningMean.eq(0).all().item<bool>());

@@ -18,7 +18,7 @@ public sealed class WaveNetTrainingTests : IDisposable
     private static ManualVsAuto.Data.Examples Train => WaveNetFixture.Split.Train;
 
     private static TrainingSettings Settings(int steps, BackwardKind kind = BackwardKind.Manual) =>
-        TrainingSettings.LectureDefaults(ModelKinds.WaveNet) with { Steps = steps, Hidden = 32, DecayStep = steps * 2 / 3, Backward = kind };
+        TrainingSettings.LectureDefaults(ModelKinds.WaveNet) with { Steps = steps, NHidden = 32, DecayStep = steps * 2 / 3, Backward = kind };
 
     private static float[] Flat(TrainingRun run) => run.Trainer.State.SelectMany(s => s.Tensor.detach().to_type(ScalarType.Float32).data<float>().ToArray()).ToArray();
 
@@ -35,7 +35,7 @@ public sealed class WaveNetTrainingTests : IDisposable
         using var autograd = TrainingRun.Start(Settings(300, BackwardKind.Autograd), TrainingRunFactory.DataSha);
         using var initial = TrainingRun.Start(Settings(300), TrainingRunFactory.DataSha);
         foreach (var run in new[] { manual, autograd })
-            Assert.Equal(TrainingOutcome.Completed, TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false).Outcome);
+            Assert.Equal(TrainingEnd.Completed, TrainingLoop.Run(run, Train, new LoopOptions(null), new RecordingReporter(), _ => false).End);
         Assert.Equal(BackwardKind.Autograd, autograd.Trainer.Kind);
         foreach (var (((name, m), (_, a)), (_, p0)) in manual.Trainer.State.Zip(autograd.Trainer.State).Zip(initial.Trainer.State))
         {
@@ -82,8 +82,8 @@ public sealed class WaveNetTrainingTests : IDisposable
         string path = Path.Combine(dir, $"{kind}.ckpt");
         using (var first = TrainingRun.Start(settings, TrainingRunFactory.DataSha))
         {
-            Assert.Equal(TrainingOutcome.Interrupted,
-                TrainingLoop.Run(first, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), i => i == 73).Outcome);
+            Assert.Equal(TrainingEnd.Interrupted,
+                TrainingLoop.Run(first, Train, new LoopOptions(path, CheckpointEvery: 50), new RecordingReporter(), i => i == 73).End);
             var saved = CheckpointFile.Read(path);
             Assert.Equal(ModelKinds.WaveNet, saved.Settings.Model);
             Assert.Equal(first.Trainer.State.Select(s => s.Name), saved.Parameters.Select(p => p.Name));
@@ -103,7 +103,7 @@ public sealed class WaveNetTrainingTests : IDisposable
         using var run = TrainingRun.Start(Settings(40), TrainingRunFactory.DataSha);
         var reporter = new RecordingReporter();
         var result = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), reporter, _ => false);
-        Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+        Assert.Equal(TrainingEnd.Completed, result.End);
         Assert.Equal(4, reporter.Notes.Count(n => n.Contains("the 12 manual parameter gradients match autograd")));
     }
 

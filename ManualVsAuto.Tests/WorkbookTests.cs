@@ -1,4 +1,5 @@
 using ManualVsAuto.Checking;
+using ManualVsAuto.Scaffold;
 using ManualVsAuto.Workbook;
 
 namespace ManualVsAuto.Tests;
@@ -183,7 +184,7 @@ public class WorkbookCommandTests : CliTestFolder
     [Fact]
     public void PackageWorkbookReferencesThePackageAndItsFeed()
     {
-        var files = Scaffold.Files(new LibrarySource.FromPackage("/feeds/local", "0.3.0"), "/data/names.txt").ToDictionary(f => f.Path, f => f.Text);
+        var files = WorkbookScaffold.Files(new LibrarySource.FromPackage("/feeds/local", "0.3.0"), "/data/names.txt").ToDictionary(f => f.Path, f => f.Text);
         Assert.Contains("<PackageReference Include=\"ManualVsAuto\" Version=\"0.3.0\" />", files["Ninja.csproj"]);
         Assert.DoesNotContain("ProjectReference", files["Ninja.csproj"]);
         Assert.DoesNotContain("<Import", files["Ninja.csproj"]); // the fix comes with the package (buildTransitive)
@@ -195,7 +196,7 @@ public class WorkbookCommandTests : CliTestFolder
     [Fact]
     public void ScaffoldHoldsBlanksAndNoAnswer()
     {
-        var files = Scaffold.Files(new LibrarySource.FromPackage("/f", "1.0.0"), "/d/names.txt").ToDictionary(f => f.Path, f => f.Text);
+        var files = WorkbookScaffold.Files(new LibrarySource.FromPackage("/f", "1.0.0"), "/d/names.txt").ToDictionary(f => f.Path, f => f.Text);
         var answers = WorkbookAnswers.Exercise1.Values.Append(WorkbookAnswers.Exercise2).Append(WorkbookAnswers.Exercise3)
             .Select(a => a.TrimStart('=', '>', ' ').TrimEnd(';')).ToList();
         foreach (var (exercise, blanks) in new[] { ("Exercise1.cs", 26), ("Exercise2.cs", 1), ("Exercise3.cs", 1), ("Exercise4.cs", 1) })

@@ -92,7 +92,7 @@ public abstract class StepBenchmark
                     products.Add((x2.t(), dout, empty(w.size(0), w.size(1))));   // dW = xᵀ @ dout
                     products.Add((dout, w.t(), empty(x2.size(0), w.size(0))));   // dx = dout @ Wᵀ
                 }
-                x = layer.Forward(x, ForwardMode.Probe);
+                x = layer.Forward(x, ForwardMode.Inspect);
             }
         }
         foreach (var (a, b, o) in products) { a.DetachFromDisposeScope(); b.DetachFromDisposeScope(); o.DetachFromDisposeScope(); }
@@ -137,7 +137,7 @@ public abstract class StepBenchmark
         loopRun = TrainingRun.Start(TrainingSettings.LectureDefaults(Model) with { Steps = LoopSteps }, SyntheticSha);
         var o = new LoopOptions(loopCheckpoint, CheckpointEvery: 10_000);
         var result = TrainingLoop.Run(loopRun!, loopData, o, new PlainReporter(TextWriter.Null, TextWriter.Null), _ => false);
-        if (result.Outcome != TrainingOutcome.Completed) throw new InvalidOperationException(result.Message);
+        if (result.End != TrainingEnd.Completed) throw new InvalidOperationException(result.Message);
     }
 
     [GlobalCleanup]

@@ -31,7 +31,7 @@ public static class BenchmarkCommand
                 .Select(k => $"{k.Name}: {k.Description}, one step at n_hidden {k.LectureNHidden}")),
             DefaultValueFactory = _ => "all",
         }.AcceptOnlyFromAmong(["all", .. Nets.Select(n => n.Name)]);
-        var threads = Opt.Int("--threads", 1, "measure with 1 up to this many libtorch intra-op threads", 1);
+        var threads = OptionFactory.Int("--threads", 1, "measure with 1 up to this many libtorch intra-op threads", 1);
         var cmd = new Command("benchmark",
             "Measure one training step per net (batch 32) with BenchmarkDotNet: the manual backward, autograd through the layers and " +
             "with composite ops, the step's matmuls alone (the floor), the training loop per step, and the machine's sgemm " +
@@ -42,7 +42,7 @@ public static class BenchmarkCommand
 #if DEBUG
             Console.Error.WriteLine("warning: this is a Debug build; measure with: dotnet run -c Release --project ManualVsAuto -- benchmark");
 #endif
-            int maxThreads = Opt.CapThreads(r.GetValue(threads), Console.Error);
+            int maxThreads = OptionFactory.CapThreads(r.GetValue(threads), Console.Error);
             StepBenchmark.ThreadCounts = Enumerable.Range(1, maxThreads).ToArray();
             // In-process: a separately generated benchmark project would not get the TorchSharp native-load fix.
             // Its default 5-minute limit per benchmark is too short for the WaveNet's step on a busy machine.

@@ -20,11 +20,11 @@ public static class CheckCommand
 
     public static Command Create()
     {
-        var seed = Opt.Seed(ModelKinds.Default.LectureSeed, "seed of the torch generator for the parameters and the minibatch; the split keeps the lecture's 42");
-        var batch = Opt.Int("--batch-size", 32, "minibatch size", 2, "the variance divides by n-1");
-        var hidden = Opt.Int("--hidden", ModelKinds.Default.CheckNHidden, "hidden units", 1);
-        var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
-        var threads = Opt.Threads();
+        var seed = OptionFactory.Seed(ModelKinds.Default.LectureSeed, "seed of the torch generator for the parameters and the minibatch; the split keeps the lecture's 42");
+        var batch = OptionFactory.Int("--batch-size", 32, "minibatch size", 2, "the variance divides by n-1");
+        var hidden = OptionFactory.Int("--hidden", ModelKinds.Default.CheckNHidden, "hidden units", 1);
+        var data = OptionFactory.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
+        var threads = OptionFactory.Threads();
         var dtype = new Option<string>("--dtype")
         {
             Description = "float32 (the lecture) or float64; float64 draws the same parameters, then converts",
@@ -49,8 +49,8 @@ public static class CheckCommand
                           "parameter: catches a single wrong element) or off",
             DefaultValueFactory = _ => "fast",
         }.AcceptOnlyFromAmong("fast", "full", "off");
-        var plot = Opt.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
-        var model = Opt.Model(k => $"{k.Description}, {ModelChecks.For(k).Rows}" +
+        var plot = OptionFactory.Path("--plot", "write the dlogits heatmap (the lecture's plt.imshow) to this .png file");
+        var model = OptionFactory.Model(k => $"{k.Description}, {ModelChecks.For(k).Rows}" +
             (k.IsDefault ? "" : $" (--seed {k.LectureSeed} and --hidden {k.CheckNHidden} unless given)"));
 
         var cmd = new Command("check",
@@ -60,7 +60,7 @@ public static class CheckCommand
         };
         cmd.SetAction(r =>
         {
-            var kind = Opt.ModelOf(r, model);
+            var kind = OptionFactory.ModelOf(r, model);
             var modelCheck = ModelChecks.For(kind);
             if (!modelCheck.HasDlogits && r.GetValue(plot) is not null)
                 throw new UserInputException($"--plot draws the MLP's dlogits: it applies to {string.Join(" or ", ModelKinds.All.Where(k => ModelChecks.For(k).HasDlogits).Select(k => $"--model {k.Name}"))} only.");
@@ -68,15 +68,15 @@ public static class CheckCommand
             bool Given(Option o) => r.GetResult(o) is { Implicit: false };
             var settings = new CheckSettings(
                 Given(seed) ? r.GetValue(seed) : kind.LectureSeed, r.GetValue(batch),
-                Given(hidden) ? r.GetValue(hidden) : kind.CheckNHidden, Opt.CapThreads(r.GetValue(threads), Console.Error),
+                Given(hidden) ? r.GetValue(hidden) : kind.CheckNHidden, OptionFactory.CapThreads(r.GetValue(threads), Console.Error),
                 r.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32,
                 r.GetValue(numeric) switch { "full" => FiniteDifferenceMode.Full, "off" => null, _ => FiniteDifferenceMode.Fast });
             var path = DataLocator.Resolve(r.GetValue(data), Console.Error);
             var names = NamesFile.Load(path);
-            DataSize.EnsureTraining("check", names, path);
+            MinimumNames.EnsureTraining("check", names, path);
             int elementSize = settings.Dtype == ScalarType.Float64 ? 8 : 4;
-            MemoryBudget.Ensure(MemoryBudget.Check(kind, settings.Hidden, settings.BatchSize, elementSize, settings.Numeric is not null),
-                $"check{Opt.ModelFlag(kind)} with --hidden {settings.Hidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
+            MemoryBudget.Ensure(MemoryBudget.Check(kind, settings.NHidden, settings.BatchSize, elementSize, settings.Numeric is not null),
+                $"check{OptionFactory.ModelFlag(kind)} with --hidden {settings.NHidden}, --batch-size {settings.BatchSize} and --dtype {r.GetValue(dtype)}");
             var split = Dataset.Split(names, kind.BlockSize);
             var progress = Console.IsErrorRedirected ? null : new NumericProgress();
             var report = modelCheck.Run(split.Train, settings, progress is null ? null : progress.Report);

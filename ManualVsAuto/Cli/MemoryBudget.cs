@@ -46,7 +46,7 @@ public static class MemoryBudget
     private static double MlpTrainStep(TrainingSettings s)
     {
         double perExample = s.Backward == BackwardKind.Manual ? 6 : 10;
-        return 4 * (3 * Parameters(s.Hidden) + perExample * s.BatchSize * s.Hidden);
+        return 4 * (3 * Parameters(s.NHidden) + perExample * s.BatchSize * s.NHidden);
     }
 
     /// <summary>
@@ -62,7 +62,7 @@ public static class MemoryBudget
             double activations = kind.ActivationsPerExample(hidden), parameters = kind.ParameterCount(hidden);
             return elementSize * (7 * parameters + 22.0 * batch * activations) + (numeric ? 8 * (16 * parameters + 3.0 * batch * activations) : 0);
         },
-        s => 4 * (7 * kind.ParameterCount(s.Hidden) + 7.0 * s.BatchSize * kind.ActivationsPerExample(s.Hidden)));
+        s => 4 * (7 * kind.ParameterCount(s.NHidden) + 7.0 * s.BatchSize * kind.ActivationsPerExample(s.NHidden)));
 
     /// <summary>sample: the parameters and, for a mid-run MLP checkpoint, the training examples (4 bytes each) its
     /// batchnorm calibration reads, <see cref="LayerInference.Chunk"/> examples at a time.</summary>

@@ -13,18 +13,18 @@ public static class SampleCommand
 
     public static Command Create()
     {
-        var checkpoint = Opt.Path("--checkpoint", $"checkpoint to sample from (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
-        var model = Opt.Model(k => $"reads checkpoints/{k.Name}.ckpt by default");
-        var count = Opt.Int("--count", DefaultCount, "number of names", 0);
-        var seed = Opt.Seed(DefaultSeed, "seed of the sampling generator");
-        var data = Opt.Path("--data", "names.txt, needed only to calibrate batchnorm for a checkpoint saved mid-run (default: data/names.txt in the repository)");
+        var checkpoint = OptionFactory.Path("--checkpoint", $"checkpoint to sample from (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
+        var model = OptionFactory.Model(k => $"reads checkpoints/{k.Name}.ckpt by default");
+        var count = OptionFactory.Int("--count", DefaultCount, "number of names", 0);
+        var seed = OptionFactory.Seed(DefaultSeed, "seed of the sampling generator");
+        var data = OptionFactory.Path("--data", "names.txt, needed only to calibrate batchnorm for a checkpoint saved mid-run (default: data/names.txt in the repository)");
         var cmd = new Command("sample", "Sample names from a trained checkpoint (a mid-run checkpoint is calibrated over the training set first); names are printed as they are made.")
         {
             checkpoint, count, seed, data, model,
         };
         cmd.SetAction(r =>
         {
-            var modelKind = Opt.ModelOf(r, model);
+            var modelKind = OptionFactory.ModelOf(r, model);
             using var signals = StopSignals.Listen(); // Ctrl+C and SIGTERM stop between two names, or two chunks of calibration
             string path = CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind);
             var c = CheckpointFile.Read(path);
@@ -34,10 +34,10 @@ public static class SampleCommand
             var trained = ITrainedModel.FromCheckpoint(c, path, () =>
             {
                 var d = TrainingData.Load(r.GetValue(data), Console.Error, c.Settings.BlockSize);
-                DataSize.EnsureTraining("sample (calibrating a mid-run checkpoint)", d.Split.Names, d.Path);
+                MinimumNames.EnsureTraining("sample (calibrating a mid-run checkpoint)", d.Split.Names, d.Path);
                 d.EnsureMatches(c, path);
-                MemoryBudget.Ensure(MemoryBudget.Sample(c.Settings.Hidden, d.Split.Train.Count),
-                    $"calibrating {path} (--hidden {c.Settings.Hidden}) over {d.Split.Train.Count:N0} training examples",
+                MemoryBudget.Ensure(MemoryBudget.Sample(c.Settings.NHidden, d.Split.Train.Count),
+                    $"calibrating {path} (--hidden {c.Settings.NHidden}) over {d.Split.Train.Count:N0} training examples",
                     advice: "train the run to its end (a finished checkpoint holds the batchnorm statistics) or sample on a machine with more memory");
                 Console.Error.WriteLine($"{path} is from step {c.Step:N0} of {c.Settings.Steps:N0} and has no batchnorm statistics: calibrating over the training set of {d.Path}.");
                 return d.Split.Train;

@@ -23,15 +23,15 @@ public sealed class TableRenderer : IReportRenderer
     public static void Render(CheckReport report, IAnsiConsole console, RequiredLevel level = RequiredLevel.Approx)
     {
         console.MarkupLine($"[bold]loss[/] {report.Loss.ToString("F4", CultureInfo.InvariantCulture)}");
-        console.MarkupLine(Markup.Escape(ReportText.Settings(report)));
-        console.MarkupLine(Markup.Escape(ReportText.Versions(report)));
+        console.MarkupLine(Markup.Escape(SharedReportText.Settings(report)));
+        console.MarkupLine(Markup.Escape(SharedReportText.Versions(report)));
 
         console.Write(Table(report, level, console.Profile.Width));
 
-        foreach (var line in ReportText.ForwardLines(report)) console.MarkupLine(Markup.Escape(line));
-        var details = report.Rows.Select(ReportText.Detail).OfType<string>().ToList();
+        foreach (var line in SharedReportText.ForwardLines(report)) console.MarkupLine(Markup.Escape(line));
+        var details = report.Rows.Select(SharedReportText.Detail).OfType<string>().ToList();
         foreach (var d in details) console.MarkupLine("  " + Markup.Escape(d));
-        console.MarkupLine(Markup.Escape($"{report.Summary} · {ReportText.Requirement(report, level)}"));
+        console.MarkupLine(Markup.Escape($"{report.Summary} · {SharedReportText.Requirement(report, level)}"));
     }
 
     /// <summary>A column: its header, a shorter header for narrow terminals, and each row's plain text and markup.</summary>
@@ -55,12 +55,12 @@ public sealed class TableRenderer : IReportRenderer
             new("verdict", null, false, r => (r.VerdictText, r.Meets(level) ? Markup.Escape(r.VerdictText) : $"[red]{Markup.Escape(r.VerdictText)}[/]")),
             new("exact", null, false, r => Flag(r, r.Exact)),
             new("approximate", "approx", false, r => Flag(r, r.Approximate)),
-            new("maxdiff", null, true, r => Plain(RowsText.MaxDiff(r))),
-            new("ulps", null, true, r => Plain(RowsText.UlpsText(r))),
+            new("maxdiff", null, true, r => Plain(PlainTable.MaxDiff(r))),
+            new("ulps", null, true, r => Plain(PlainTable.UlpsText(r))),
         };
         if (report.Rows.Any(r => r.Numeric is not null))
             columns.Add(new("numeric", null, false, r => r.Numeric is null ? Plain("-")
-                : (ReportText.Numeric(r), r.Numeric.Passed ? $"[green]{ReportText.Numeric(r)}[/]" : $"[red]{ReportText.Numeric(r)}[/]")));
+                : (SharedReportText.Numeric(r), r.Numeric.Passed ? $"[green]{SharedReportText.Numeric(r)}[/]" : $"[red]{SharedReportText.Numeric(r)}[/]")));
 
         bool shortHeaders = false;
         int Needed() => columns.Sum(c => Math.Max((shortHeaders ? c.ShortHeader ?? c.Header : c.Header).Length,

@@ -16,29 +16,29 @@ public static class TrainCommand
     public static Command Create()
     {
         var d = new TrainingSettings();
-        var steps = Opt.Int("--steps", d.Steps, "training steps", 1, max: TrainingSettings.MaxSteps);
-        var hidden = Opt.Int("--hidden", d.Hidden, "hidden units (n_hidden)", 1);
-        var batch = Opt.Int("--batch-size", d.BatchSize, "minibatch size, drawn with replacement", 2, "the variance divides by n-1");
-        var lr = Opt.PositiveDouble("--lr", d.Lr, "learning rate; lr/10 from --decay-step on");
-        var decay = Opt.Int("--decay-step", d.DecayStep, "step from which the learning rate is lr/10", 0);
-        var seed = Opt.Seed(d.Seed, "seed of the torch generator for the init and the minibatches");
-        var threads = Opt.Threads();
+        var steps = OptionFactory.Int("--steps", d.Steps, "training steps", 1, max: TrainingSettings.MaxSteps);
+        var hidden = OptionFactory.Int("--hidden", d.NHidden, "hidden units (n_hidden)", 1);
+        var batch = OptionFactory.Int("--batch-size", d.BatchSize, "minibatch size, drawn with replacement", 2, "the variance divides by n-1");
+        var lr = OptionFactory.PositiveDouble("--lr", d.Lr, "learning rate; lr/10 from --decay-step on");
+        var decay = OptionFactory.Int("--decay-step", d.DecayStep, "step from which the learning rate is lr/10", 0);
+        var seed = OptionFactory.Seed(d.Seed, "seed of the torch generator for the init and the minibatches");
+        var threads = OptionFactory.Threads();
         var backward = new Option<string>("--backward")
         {
             Description = "manual: the hand-derived backward (Exercise 4); autograd: loss.backward() + optim.SGD",
             DefaultValueFactory = _ => "manual",
         };
         backward.AcceptOnlyFromAmong("manual", "autograd");
-        var checkpoint = Opt.Path("--checkpoint", $"checkpoint file, saved every --checkpoint-every steps and at the end (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
-        var every = Opt.Int("--checkpoint-every", 10_000, "save a checkpoint every N steps", 1);
+        var checkpoint = OptionFactory.Path("--checkpoint", $"checkpoint file, saved every --checkpoint-every steps and at the end (default: <repo>/checkpoints/<model>.ckpt, now {CheckpointLocation.Default()})");
+        var every = OptionFactory.Int("--checkpoint-every", 10_000, "save a checkpoint every N steps", 1);
         var resume = new Option<bool>("--resume") { Description = "continue the run in --checkpoint; its settings apply, except a larger --steps extends it (default: off)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "start a new run over an existing checkpoint (default: off; without it an existing checkpoint is an error)" };
-        var plot = Opt.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
-        var verify = Opt.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare each parameter's gradient, as check does, at the training tolerance (diagnostic, slow; 0 = off)", 0);
-        var diagnostics = Opt.Path("--diagnostics", "write makemore part 3's look inside the training to this folder: per layer the Tanh activations, output gradients, weight gradients (grad:data) and every parameter's update:data, from the backward's own gradients, as tables (diagnostics.txt, .json, .csv) and four PNG plots; warnings go to stderr (default: none)");
-        var diagnosticsEvery = Opt.Int("--diagnostics-every", 0, "with --diagnostics, sample every K steps and the last (0 = about 1,000 samples over the run)", 0);
-        var data = Opt.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
-        var model = Opt.Model(k => k.IsDefault ? k.Description : string.Create(CultureInfo.InvariantCulture,
+        var plot = OptionFactory.Path("--plot", "write a PNG of the training loss (log10, block means) to this path (default: none)");
+        var verify = OptionFactory.Int("--verify-every", 0, "every K steps also run autograd on the same minibatch and compare each parameter's gradient, as check does, at the training tolerance (diagnostic, slow; 0 = off)", 0);
+        var diagnostics = OptionFactory.Path("--diagnostics", "write makemore part 3's look inside the training to this folder: per layer the Tanh activations, output gradients, weight gradients (grad:data) and every parameter's update:data, from the backward's own gradients, as tables (diagnostics.txt, .json, .csv) and four PNG plots; warnings go to stderr (default: none)");
+        var diagnosticsEvery = OptionFactory.Int("--diagnostics-every", 0, "with --diagnostics, sample every K steps and the last (0 = about 1,000 samples over the run)", 0);
+        var data = OptionFactory.Path("--data", "path to names.txt (default: data/names.txt in the repository, downloaded if missing)");
+        var model = OptionFactory.Model(k => k.IsDefault ? k.Description : string.Create(CultureInfo.InvariantCulture,
             $"{k.Description} (its defaults: --steps {k.LectureSteps}, --hidden {k.LectureNHidden}, --decay-step {k.LectureDecayStep}, --seed {k.LectureSeed})"));
 
         var cmd = new Command("train", "Exercise 4: train the MLP with the manual backward (or autograd), print losses, calibrate batchnorm, sample. " +
@@ -49,15 +49,15 @@ public static class TrainCommand
         cmd.SetAction(r =>
         {
             BackwardKinds.TryParse(r.GetValue(backward), out var kind);
-            var modelKind = Opt.ModelOf(r, model);
+            var modelKind = OptionFactory.ModelOf(r, model);
             bool Explicit(Option o) => r.GetResult(o) is { Implicit: false };
             var md = TrainingSettings.LectureDefaults(modelKind); // the option defaults are the MLP's
             T Value<T>(Option<T> o, T modelDefault) => Explicit(o) ? r.GetValue(o)! : modelDefault;
-            var requested = new TrainingSettings(Value(steps, md.Steps), Value(hidden, md.Hidden), r.GetValue(batch), r.GetValue(lr),
+            var requested = new TrainingSettings(Value(steps, md.Steps), Value(hidden, md.NHidden), r.GetValue(batch), r.GetValue(lr),
                 Value(decay, md.DecayStep), Value(seed, md.Seed), kind, modelKind);
             var explicitNames = new (Option Option, Func<TrainingSettings, object> Value)[]
             {
-                (steps, s => s.Steps), (hidden, s => s.Hidden), (batch, s => s.BatchSize), (lr, s => s.Lr),
+                (steps, s => s.Steps), (hidden, s => s.NHidden), (batch, s => s.BatchSize), (lr, s => s.Lr),
                 (decay, s => s.DecayStep), (seed, s => s.Seed), (backward, s => s.Backward), (model, s => s.Model),
             }.Where(x => Explicit(x.Option)).ToList();
             var request = new TrainRequest(requested, CheckpointLocation.Resolve(r.GetValue(checkpoint), modelKind), r.GetValue(resume),
@@ -78,7 +78,7 @@ public static class TrainCommand
             throw new UserInputException($"--plot and --checkpoint are the same file ({o.PlotPath}): the plot would overwrite the checkpoint. Give them different paths.");
         if (o.DiagnosticsDir is not null) PrepareDiagnosticsFolder(o.DiagnosticsDir, q.Overwrite);
         var err = Console.Error;
-        set_num_threads(Opt.CapThreads(o.Threads, err));
+        set_num_threads(OptionFactory.CapThreads(o.Threads, err));
 
         // One writer per checkpoint, from before it is read (a live run's file is never resumed) to the end.
         using var checkpointLock = CheckpointLock.Acquire(q.CheckpointPath);
@@ -88,7 +88,7 @@ public static class TrainCommand
             throw new UserInputException("--verify-every checks the manual backward against autograd; it does not apply to --backward autograd.");
 
         var data = TrainingData.Load(o.DataPath, err, settings.BlockSize);
-        DataSize.EnsureTrainingAndValidation("train", data.Split.Names, data.Path);
+        MinimumNames.EnsureTrainingAndValidation("train", data.Split.Names, data.Path);
         if (resumed is not null) data.EnsureMatches(resumed, q.CheckpointPath);
 
         // Ctrl+C (SIGINT) and SIGTERM stop at the next step boundary, or the next chunk of calibration, evaluation,
@@ -110,7 +110,7 @@ public static class TrainCommand
         }
 
         MemoryBudget.Ensure(MemoryBudget.Train(settings, data.Split.Train.Count),
-            $"train{Opt.ModelFlag(settings.Model)} with --hidden {settings.Hidden} and --batch-size {settings.BatchSize}");
+            $"train{OptionFactory.ModelFlag(settings.Model)} with --hidden {settings.NHidden} and --batch-size {settings.BatchSize}");
 
         using var run = resumed is null ? TrainingRun.Start(settings, data.Sha256) : TrainingRun.Resume(resumed, extendTo, q.CheckpointPath);
         err.WriteLine(resumed is null
@@ -134,14 +134,14 @@ public static class TrainCommand
             : body(new PlainReporter(Console.Out, err));
         clock.Stop();
 
-        switch (result.Outcome)
+        switch (result.End)
         {
-            case TrainingOutcome.Interrupted:
+            case TrainingEnd.Interrupted:
                 PrintSpeed(run.Step - startStep, clock.Elapsed, settings);
                 WritePlot(o.PlotPath, run, whileStopping: true);
                 return Stopped(signals, result.Step, settings, q.CheckpointPath);
-            case TrainingOutcome.Diverged:
-            case TrainingOutcome.VerificationFailed:
+            case TrainingEnd.Diverged:
+            case TrainingEnd.VerificationFailed:
                 // No speed line: a run that blew up has no meaningful steps/s to report.
                 err.WriteLine($"error: {result.Message}");
                 return ExitCodes.Failed;
@@ -193,7 +193,7 @@ public static class TrainCommand
     private static int Stopped(StopSignals signals, int step, TrainingSettings settings, string checkpointPath)
     {
         string where = checkpointPath == CheckpointLocation.Default(settings.Model)
-            ? Opt.ModelFlag(settings.Model)
+            ? OptionFactory.ModelFlag(settings.Model)
             : $" --checkpoint {checkpointPath}";
         Console.Error.WriteLine($"{signals.How} at step {step:N0} of {settings.Steps:N0}; checkpoint saved to {checkpointPath}. " +
                                 $"Continue with: {HowToRun.Command($"train --resume{where}")}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ManualVsAuto.Data;
+using ManualVsAuto.Scaffold;
 using ManualVsAuto.Workbook;
 
 namespace ManualVsAuto.Cli;
@@ -10,7 +11,7 @@ public static class WorkbookCommand
     public static Command Create()
     {
         var dir = new Argument<string>("DIR") { Description = "the folder to make the workbook in; it must not exist or be empty" };
-        dir.Validators.Add(r => Opt.NotEmpty(r, "DIR"));
+        dir.Validators.Add(r => OptionFactory.NotEmpty(r, "DIR"));
         var package = new Option<string[]>("--package")
         {
             Description = "reference the ManualVsAuto package VERSION from the local folder feed FEED instead of this clone's library project",
@@ -18,7 +19,7 @@ public static class WorkbookCommand
             AllowMultipleArgumentsPerToken = true,
             HelpName = "FEED VERSION",
         };
-        var data = Opt.Path("--data", "names.txt to record in the workbook (default: data/names.txt in the repository, downloaded if missing)");
+        var data = OptionFactory.Path("--data", "names.txt to record in the workbook (default: data/names.txt in the repository, downloaded if missing)");
         var create = new Command("new", "Make a workbook: a .NET project with the lecture's four exercises as blanks, graded by `dotnet test` and `dotnet run` in it.")
         {
             dir, package, data,
@@ -40,7 +41,7 @@ public static class WorkbookCommand
         // Read as check reads it: a file the workbook could not grade with is refused now, not at its first run.
         WorkbookProgram.EnsureEnough(NamesFile.Load(namesFile).Count, namesFile);
 
-        var files = Scaffold.Files(source, namesFile);
+        var files = WorkbookScaffold.Files(source, namesFile);
         bool made = !Directory.Exists(target);
         var written = new List<string>();
         try
@@ -62,7 +63,7 @@ public static class WorkbookCommand
         }
 
         Console.Out.WriteLine($"Made a workbook in {target}");
-        Console.Out.WriteLine($"  library: {Scaffold.Describe(source)}");
+        Console.Out.WriteLine($"  library: {WorkbookScaffold.Describe(source)}");
         Console.Out.WriteLine($"  data:    {namesFile}");
         Console.Out.WriteLine($"Next: cd {target}, fill in Exercise1.cs, then `dotnet test` (or `dotnet watch test`) and `dotnet run` for the report.");
         return ExitCodes.Ok;

@@ -46,7 +46,7 @@ public static class LossPlot
             decay.LegendText = string.Create(CultureInfo.InvariantCulture, $"lr {s.Lr} → {s.Lr / 10}");
         }
         plt.Title(string.Create(CultureInfo.InvariantCulture,
-            $"Training loss, {(s.Model.IsDefault ? "" : $"{s.Model.Name}, ")}{s.Backward.Name()} backward (n_hidden {s.Hidden}, batch {s.BatchSize}, {losses.Count:N0} steps)"));
+            $"Training loss, {(s.Model.IsDefault ? "" : $"{s.Model.Name}, ")}{s.Backward.Name()} backward (n_hidden {s.NHidden}, batch {s.BatchSize}, {losses.Count:N0} steps)"));
         plt.XLabel("step");
         plt.YLabel(string.Create(CultureInfo.InvariantCulture, $"log10(loss), mean per {block:N0} steps"));
         plt.ShowLegend(ScottPlot.Alignment.UpperRight);

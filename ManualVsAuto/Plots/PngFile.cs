@@ -13,7 +13,7 @@ public static class PngFile
         if (!full.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new PlotPathException($"{path}: a plot is written as PNG; give a path ending in .png.");
         if (Directory.Exists(full)) throw new PlotPathException($"{path}: is a folder, not a file.");
-        if (Training.CheckpointFile.Probe(full) == Training.CheckpointFile.FileKind.Ours)
+        if (Training.CheckpointFile.KindOf(full) == Training.CheckpointFile.FileKind.Ours)
             throw new PlotPathException($"{path}: holds a ManualVsAuto checkpoint; not overwriting it with a plot. Choose another --plot path.");
         var dir = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(dir))

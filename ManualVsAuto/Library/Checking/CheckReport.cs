@@ -21,7 +21,7 @@ public sealed record CheckReport(
     public float[,]? Dlogits { get; init; }
 
     /// <summary>The same line as <see cref="GradientCheck.Summary"/>, e.g. "26/26 exact · 2/2 approximate by construction · numeric 7/7 pass".</summary>
-    public string Summary => RowsText.Summary(Rows);
+    public string Summary => PlainTable.Summary(Rows);
 
     /// <summary>Every gradient row meets <paramref name="level"/>; the forward comparisons do not count.</summary>
     public bool Passes(RequiredLevel level) => Rows.All(r => r.Meets(level));

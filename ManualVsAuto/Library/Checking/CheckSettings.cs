@@ -7,7 +7,7 @@ namespace ManualVsAuto.Checking;
 public sealed record CheckSettings(
     ulong Seed = MlpConfig.LectureSeed,
     int BatchSize = 32,
-    int Hidden = 64,
+    int NHidden = 64,
     int Threads = 1,
     ScalarType Dtype = ScalarType.Float32,
     FiniteDifferenceMode? Numeric = FiniteDifferenceMode.Fast);

@@ -50,7 +50,7 @@ internal sealed class Float64Decision
     {
         using var scope = NewDisposeScope();
         double a = VerdictEngine.MaxAbs(a64), m = VerdictEngine.MaxAbs(m64), d = VerdictEngine.MaxAbs(m64 - a64);
-        string Sci(double x) => Numbers.Diff(x);
+        string Sci(double x) => NumberFormat.Diff(x);
         if (a <= GradientCheck.NoiseTolerance * upstream && m <= GradientCheck.NoiseTolerance * upstream)
             return VerdictEngine.Passing(row, Verdict.RoundingNoise,
                 $"{where}: max|autograd| {Sci(a)} and max|manual| {Sci(m)}, both ≤ 1e-10 × the upstream gradient's {Sci(upstream)}");

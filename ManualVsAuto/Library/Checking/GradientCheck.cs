@@ -104,13 +104,13 @@ public sealed class GradientCheck : IStepRecorder
     /// One line over the rows, e.g. <c>8/8 exact · 1/1 approximate by construction · numeric 4/4 pass</c>, naming the
     /// mistakes and how many rows inherit them.
     /// </summary>
-    public string Summary => RowsText.Summary(Rows);
+    public string Summary => PlainTable.Summary(Rows);
 
     /// <summary>The report: every row as a plain-text table (no colours), then <see cref="Summary"/>.</summary>
     public string ToText()
     {
         var rows = Rows;
-        return rows.Count == 0 ? Summary + "\n" : RowsText.Table(rows) + Summary + "\n";
+        return rows.Count == 0 ? Summary + "\n" : PlainTable.Table(rows) + Summary + "\n";
     }
 
     /// <summary>
@@ -159,7 +159,7 @@ public sealed class GradientCheck : IStepRecorder
         if (failing.Any(r => r.Numeric is { Passed: false })) required += " and passing the finite-difference check";
         throw new GradientAssertionException(
             $"{what} failed: {failing.Count} of {rows.Count} gradients {(failing.Count == 1 ? "is" : "are")} not {required}:\n" +
-            RowsText.Table(failing) + Summary,
+            PlainTable.Table(failing) + Summary,
             level, failing);
     }
 

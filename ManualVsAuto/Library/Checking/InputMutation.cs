@@ -80,7 +80,7 @@ internal sealed class InputMutation : IDisposable
             var index = Unravel(first, clone.shape);
             double before = Element(clone, first), after = Element(now, first);
             changes.Add(new TensorChange(name, count, index, before, after,
-                $"{count} of {n} elements changed; first at {Index(index)}: {Numbers.Full(before)} → {Numbers.Full(after)}"));
+                $"{count} of {n} elements changed; first at {Index(index)}: {NumberFormat.Full(before)} → {NumberFormat.Full(after)}"));
         }
         return changes;
     }

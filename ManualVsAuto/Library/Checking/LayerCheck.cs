@@ -35,7 +35,7 @@ public static class LayerCheck
         var x = Xb;
         for (int i = 0; i < layers.Count; i++)
         {
-            x = layers[i].Forward(x, ForwardMode.Probe);
+            x = layers[i].Forward(x, ForwardMode.Inspect);
             outs[i] = RowName(i, layers[i], "out");
             check.Track(outs[i], x);
         }
@@ -57,7 +57,7 @@ public static class LayerCheck
         if (numeric is { } mode)
         {
             var names = layers.SelectMany((l, i) => l.Parameters.Select(p => RowName(i, l, p.Name))).ToList();
-            check.CheckNumerically(names, ps => model.With(ps, () => F.cross_entropy(model.Forward(Xb, ForwardMode.Probe), Yb)),
+            check.CheckNumerically(names, ps => model.With(ps, () => F.cross_entropy(model.Forward(Xb, ForwardMode.Inspect), Yb)),
                 new FiniteDifferenceOptions { Mode = mode });
         }
         return (check, loss);
@@ -72,9 +72,9 @@ public static class LayerCheck
         set_num_threads(s.Threads);
         using var scope = NewDisposeScope();
         var g = new Generator(s.Seed);
-        using var model = kind.Create(g, s.Hidden);
+        using var model = kind.Create(g, s.NHidden);
         foreach (var p in model.Parameters) p.Value = p.Value.to_type(s.Dtype).detach().requires_grad_(true);
-        var (Xb, Yb) = Minibatch.Sample(train, s.BatchSize, g);
+        var (Xb, Yb) = Minibatch.Draw(train, s.BatchSize, g);
         var (check, loss) = Run(model, Xb, Yb, s.Numeric);
         return new CheckReport(s, loss.to_type(ScalarType.Float64).item<double>(), check.Rows, [], Versions.TorchSharp, Versions.LibTorch)
         {

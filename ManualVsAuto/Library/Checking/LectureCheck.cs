@@ -24,8 +24,8 @@ public static class LectureCheck
         set_num_threads(s.Threads);
         using var scope = NewDisposeScope();
         var g = new Generator(s.Seed);
-        var p = MlpParameters.Init(new MlpConfig(NHidden: s.Hidden), g, s.Dtype);
-        var (Xb, Yb) = Minibatch.Sample(train, s.BatchSize, g);
+        var p = MlpParameters.Init(new MlpConfig(NHidden: s.NHidden), g, s.Dtype);
+        var (Xb, Yb) = Minibatch.Draw(train, s.BatchSize, g);
 
         var check = new GradientCheck();
         var f = ChunkedForward.Run(p, Xb, Yb, check);

@@ -74,7 +74,7 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
         if (m64 is null && row.Approximate) return row;
 
         double upstream = (tape64 ?? tape).UpstreamScale(name);
-        string Sci(double d) => Numbers.Diff(d);
+        string Sci(double d) => NumberFormat.Diff(d);
         if (m64 is not null && a64 is not null &&
             Float64Decision.Proved(row, m64, a64, upstream, manual.dtype == ScalarType.Float64, manual.dtype == ScalarType.Float64 ? "float64" : "float64 rerun") is { } proved)
             return proved;

@@ -37,12 +37,12 @@ public sealed class CsvRenderer : IReportRenderer
             string[] cells =
             [
                 row.Name, row.ShapeText, row.VerdictText, Bool(row.Meets(require)), Bool(row.Exact), Bool(row.Approximate), Bool(row.ExpectExact),
-                Numbers.Full(row.MaxDiff), Numbers.Full(row.MaxRelDiff), row.WorstIndex is null ? "" : row.WorstIndexText,
-                Numbers.Full(row.ManualAtWorst), Numbers.Full(row.ReferenceAtWorst), row.Ulps?.ToString(CultureInfo.InvariantCulture) ?? "",
+                NumberFormat.Full(row.MaxDiff), NumberFormat.Full(row.MaxRelDiff), row.WorstIndex is null ? "" : row.WorstIndexText,
+                NumberFormat.Full(row.ManualAtWorst), NumberFormat.Full(row.ReferenceAtWorst), row.Ulps?.ToString(CultureInfo.InvariantCulture) ?? "",
                 row.Mismatches.ToString(CultureInfo.InvariantCulture), row.NotClose.ToString(CultureInfo.InvariantCulture),
                 row.Numeric is null ? "" : row.Numeric.Passed ? "pass" : "fail", string.Join(" ", row.InheritsFrom),
                 row.ManualShape is null ? "" : Cmp.Shape(row.ManualShape), row.Hint ?? "", row.Evidence ?? "",
-                ReportText.RequireName(require), r.Model,
+                SharedReportText.RequireName(require), r.Model,
             ];
             sb.AppendLine(string.Join(",", cells.Select(Quote)));
         }

@@ -38,7 +38,7 @@ public sealed class JsonRenderer : IReportRenderer
 
     public static JsonReport ToDocument(CheckReport r, RequiredLevel require) => new(
         Schema,
-        new JsonSettings(r.Settings.Seed, r.Settings.BatchSize, r.Settings.Hidden, ReportText.DtypeName(r.Settings.Dtype), r.Settings.Threads, r.Model),
+        new JsonSettings(r.Settings.Seed, r.Settings.BatchSize, r.Settings.NHidden, SharedReportText.DtypeName(r.Settings.Dtype), r.Settings.Threads, r.Model),
         new JsonVersions(r.TorchSharpVersion, r.LibTorchVersion),
         r.Loss,
         require,

@@ -23,17 +23,17 @@ public sealed class MarkdownRenderer : IReportRenderer
     public static string Render(CheckReport r, RequiredLevel require = RequiredLevel.Approx)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"**loss** {r.Loss.ToString("F4", CultureInfo.InvariantCulture)} · {ReportText.Settings(r)} · {ReportText.Versions(r)}");
+        sb.AppendLine($"**loss** {r.Loss.ToString("F4", CultureInfo.InvariantCulture)} · {SharedReportText.Settings(r)} · {SharedReportText.Versions(r)}");
         sb.AppendLine();
         sb.AppendLine("| name | shape | verdict | exact | approximate | maxdiff | ulps | numeric |");
         sb.AppendLine("|---|---|---|---|---|--:|--:|---|");
         foreach (var row in r.Rows)
-            sb.AppendLine($"| `{Cell(row.Name)}` | {row.ShapeText} | {Cell(row.VerdictText)} | {Mark(row.Exact)} | {Mark(row.Approximate)} | {RowsText.MaxDiff(row)} | {RowsText.UlpsText(row)} | {ReportText.Numeric(row)} |");
+            sb.AppendLine($"| `{Cell(row.Name)}` | {row.ShapeText} | {Cell(row.VerdictText)} | {Mark(row.Exact)} | {Mark(row.Approximate)} | {PlainTable.MaxDiff(row)} | {PlainTable.UlpsText(row)} | {SharedReportText.Numeric(row)} |");
         sb.AppendLine();
-        foreach (var line in ReportText.ForwardLines(r)) sb.AppendLine($"- {Cell(line)}");
-        foreach (var d in r.Rows.Select(ReportText.Detail).OfType<string>()) sb.AppendLine($"- {Cell(d)}");
+        foreach (var line in SharedReportText.ForwardLines(r)) sb.AppendLine($"- {Cell(line)}");
+        foreach (var d in r.Rows.Select(SharedReportText.Detail).OfType<string>()) sb.AppendLine($"- {Cell(d)}");
         sb.AppendLine();
-        sb.AppendLine($"**{r.Summary} · {ReportText.Requirement(r, require)}**");
+        sb.AppendLine($"**{r.Summary} · {SharedReportText.Requirement(r, require)}**");
         return sb.ToString();
     }
 

@@ -55,7 +55,7 @@ public static class CheckpointFile
         }
         var s = c.Settings;
         var meta = new Metadata(FormatName, c.Step,
-            new SettingsDto(s.Steps, s.Hidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision, s.Model.Name),
+            new SettingsDto(s.Steps, s.NHidden, s.BatchSize, s.Lr, s.DecayStep, s.Seed, s.Backward.Name(), c.BackwardRevision, s.Model.Name),
             c.DataSha256, arrays, payload.Length);
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, WriteOptions);
 
@@ -143,7 +143,7 @@ public static class CheckpointFile
     }
 
     /// <summary>What is at <paramref name="path"/>: nothing, one of our checkpoints (possibly damaged), or something else.</summary>
-    public static FileKind Probe(string path)
+    public static FileKind KindOf(string path)
     {
         if (Directory.Exists(path)) return FileKind.Foreign;
         if (!File.Exists(path)) return FileKind.Missing;
@@ -261,7 +261,7 @@ public static class CheckpointFile
             expected.Add((BnVarName, Float32, bnShape));
         }
         if (arrays.Count != expected.Count || arrays.Zip(expected).Any(x => x.First.Name != x.Second.Item1))
-            throw Corrupt(path, $"it holds the arrays {Names(arrays.Select(a => a.Name))}; a {model.Name} checkpoint at step {step} with n_hidden {settings.Hidden} holds {Names(expected.Select(e => e.Item1))}");
+            throw Corrupt(path, $"it holds the arrays {Names(arrays.Select(a => a.Name))}; a {model.Name} checkpoint at step {step} with n_hidden {settings.NHidden} holds {Names(expected.Select(e => e.Item1))}");
         long offset = 0;
         foreach (var (a, (name, dtype, shape)) in arrays.Zip(expected))
         {

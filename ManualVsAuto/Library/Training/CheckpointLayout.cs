@@ -12,11 +12,11 @@ namespace ManualVsAuto.Training;
 public static class CheckpointLayout
 {
     /// <summary>The model's saved state (parameters and running statistics) in the order the trainer's <c>State</c> lists it.</summary>
-    public static IReadOnlyList<(string Name, long[] Shape)> State(TrainingSettings s) => s.Model.StateShapes(s.Hidden);
+    public static IReadOnlyList<(string Name, long[] Shape)> State(TrainingSettings s) => s.Model.StateShapes(s.NHidden);
 
     /// <summary>The shape of the calibrated batchnorm statistics a final checkpoint adds (each of bnmean, bnvar), or
     /// null for a model that keeps running statistics in its state instead.</summary>
-    public static long[]? CalibrationShape(TrainingSettings s) => ModelTrainings.For(s.Model).Calibration?.StatisticsShape(s.Hidden);
+    public static long[]? CalibrationShape(TrainingSettings s) => ModelTrainings.For(s.Model).Calibration?.StatisticsShape(s.NHidden);
 
     /// <summary>The size in bytes of libtorch's CPU generator state (<c>get_state</c>), which <c>set_state</c> requires.</summary>
     public static long GeneratorStateSize => generatorStateSize.Value;

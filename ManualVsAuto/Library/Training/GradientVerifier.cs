@@ -24,7 +24,7 @@ public static class GradientVerifier
         // batch statistics, as in training.
         var q = trainer.Parameters.Copy(requiresGrad: true);
         using var net = new Mlp(q);
-        F.cross_entropy(net.Forward(Xb, ForwardMode.Probe), Yb).backward();
+        F.cross_entropy(net.Forward(Xb, ForwardMode.Inspect), Yb).backward();
         // In the layers' order, not the lecture's (bngain and bnbias last), so that a mistake in dlogits is found at b2.
         return Compare(q.InLayerOrder.Zip(manual.InLayerOrder, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
     }
@@ -76,7 +76,7 @@ public static class GradientVerifier
     {
         var nearest = rows.MaxBy(r => r.ToleranceUsed)!;
         return string.Create(CultureInfo.InvariantCulture,
-            $"step {step}: the {rows.Count} manual parameter gradients match autograd ({RowsText.Summary(rows)}; nearest the training tolerance: {nearest.Name}, at {nearest.ToleranceUsed * 100:0.0}% of it)");
+            $"step {step}: the {rows.Count} manual parameter gradients match autograd ({PlainTable.Summary(rows)}; nearest the training tolerance: {nearest.Name}, at {nearest.ToleranceUsed * 100:0.0}% of it)");
     }
 
     /// <summary>Why training stopped, then one line per failing parameter, as <c>check</c> prints its rows' details.</summary>
@@ -89,7 +89,7 @@ public static class GradientVerifier
               "gradients across steps (never zeroed, or = where a fresh gradient must start) — PyTorch and TorchSharp accumulate them (+=), so each step's must start from zero."
             : "";
         return $"gradient verification failed at step {step}: {failing.Count} of the {rows.Count} manual parameter gradients are not within " +
-               $"the training tolerance of autograd's ({Tolerance.Training.Text}): {RowsText.Summary(rows)}. Training stopped; the last checkpoint is kept." + accumulates +
-               string.Concat(failing.Select(r => "\n  " + ReportText.Detail(r)));
+               $"the training tolerance of autograd's ({Tolerance.Training.Text}): {PlainTable.Summary(rows)}. Training stopped; the last checkpoint is kept." + accumulates +
+               string.Concat(failing.Select(r => "\n  " + SharedReportText.Detail(r)));
     }
 }

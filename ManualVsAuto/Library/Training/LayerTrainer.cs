@@ -106,10 +106,10 @@ public sealed class ManualLayerTrainer : LayerTrainer
     public override IReadOnlyList<GradientRow> Verify(Tensor Xb, Tensor Yb)
     {
         using var scope = NewDisposeScope();
-        Backward(Xb, Yb, ForwardMode.Probe);
+        Backward(Xb, Yb, ForwardMode.Inspect);
         var named = Model.NamedParameters;
         var copies = named.Select(p => p.Parameter.Value.detach().clone().requires_grad_(true)).ToList();
-        var loss = Model.With(copies, () => F.cross_entropy(Model.Forward(Xb, ForwardMode.Probe), Yb));
+        var loss = Model.With(copies, () => F.cross_entropy(Model.Forward(Xb, ForwardMode.Inspect), Yb));
         var reference = autograd.grad([loss], copies);
         return GradientVerifier.Compare(named.Select((p, i) => (p.Name, p.Parameter.Grad!, reference[i])).ToList());
     }

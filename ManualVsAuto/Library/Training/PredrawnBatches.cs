@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Training;
 
 /// <summary>
-/// The lecture's minibatches (<see cref="Model.Minibatch.Sample"/>'s <c>randint(0, n, (batch_size,))</c> each step),
+/// The lecture's minibatches (<see cref="Model.Minibatch.Draw"/>'s <c>randint(0, n, (batch_size,))</c> each step),
 /// drawn <see cref="Chunk"/> steps at a time: libtorch's <c>randint</c> fills its output serially from the generator,
 /// so one draw of k·batch_size indices is the k draws of batch_size one after another, for a fraction of the calls.
 /// The batches go into two tensors made once (the step reads them and keeps nothing). <see cref="Sync"/> puts the

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Training;
 
 /// <summary>How a call to <see cref="TrainingLoop.Run"/> ended.</summary>
-public enum TrainingOutcome
+public enum TrainingEnd
 {
     /// <summary>All steps done.</summary>
     Completed,
@@ -22,7 +22,7 @@ public enum TrainingOutcome
 }
 
 /// <param name="Message">Why training stopped; for a failed verification, a line and then one line per failing parameter.</param>
-public sealed record TrainingResult(TrainingOutcome Outcome, int Step, string? Message = null);
+public sealed record TrainingResult(TrainingEnd End, int Step, string? Message = null);
 
 /// <summary>Loop options that are not part of the run's identity (they may change on <c>--resume</c>).</summary>
 /// <param name="CheckpointPath">Where checkpoints go; null writes none (tests).</param>
@@ -49,7 +49,7 @@ public static class TrainingLoop
     /// <summary>Memory is reported once warm (after this many steps) and at the end: the two should match.</summary>
     public const int MemoryReportAfter = 1_000;
 
-    /// <param name="stopRequested">Polled at every step boundary (a flag read); true stops, saves and returns <see cref="TrainingOutcome.Interrupted"/>.</param>
+    /// <param name="stopRequested">Polled at every step boundary (a flag read); true stops, saves and returns <see cref="TrainingEnd.Interrupted"/>.</param>
     public static TrainingResult Run(TrainingRun run, Examples train, LoopOptions o, ITrainingReporter reporter, Func<int, bool> stopRequested)
     {
         using var batches = new PredrawnBatches(train, run.Settings.BatchSize, run.Generator);
@@ -79,7 +79,7 @@ public static class TrainingLoop
                 if (bad is not null) return Diverged(run, bad.Value, o);
                 batches.Sync(i);
                 Save(run, o, reporter);
-                return new TrainingResult(TrainingOutcome.Interrupted, i);
+                return new TrainingResult(TrainingEnd.Interrupted, i);
             }
 
             using (NewDisposeScope())
@@ -89,7 +89,7 @@ public static class TrainingLoop
                 {
                     var rows = trainer.Verify(Xb, Yb);
                     if (rows.Any(r => !r.Passed))
-                        return new TrainingResult(TrainingOutcome.VerificationFailed, i, GradientVerifier.Failed(i, rows, trainer.Verify(Xb, Yb)));
+                        return new TrainingResult(TrainingEnd.VerificationFailed, i, GradientVerifier.Failed(i, rows, trainer.Verify(Xb, Yb)));
                     reporter.Note(GradientVerifier.Passed(i, rows));
                 }
 
@@ -126,7 +126,7 @@ public static class TrainingLoop
         }
         reporter.Progress(run.Step);
         if (run.Step > firstStep + MemoryReportAfter) reporter.Note(ProcessMemory.Describe(run.Step));
-        return new TrainingResult(TrainingOutcome.Completed, run.Step);
+        return new TrainingResult(TrainingEnd.Completed, run.Step);
     }
 
     private static void Save(TrainingRun run, LoopOptions o, ITrainingReporter reporter)
@@ -151,7 +151,7 @@ public static class TrainingLoop
         string kept = o.CheckpointPath is null ? "" : File.Exists(o.CheckpointPath)
             ? $" The last good checkpoint is kept: {o.CheckpointPath}."
             : " No checkpoint was written.";
-        return new TrainingResult(TrainingOutcome.Diverged, step, string.Create(CultureInfo.InvariantCulture,
+        return new TrainingResult(TrainingEnd.Diverged, step, string.Create(CultureInfo.InvariantCulture,
             $"the loss became {loss} at step {step} (lr {run.Settings.LearningRateAt(step)}); training stopped.{kept} Try a smaller --lr."));
     }
 }

@@ -24,7 +24,7 @@ public sealed record TrainingPlan(TrainingSettings Settings, Checkpoint? Resumed
     public static TrainingPlan Decide(TrainRequest q)
     {
         if (q.Resume && q.Overwrite) throw new CheckpointException("--resume and --overwrite contradict each other: pick one.");
-        var kind = CheckpointFile.Probe(q.CheckpointPath);
+        var kind = CheckpointFile.KindOf(q.CheckpointPath);
         if (q.Resume)
         {
             if (kind == CheckpointFile.FileKind.Missing)

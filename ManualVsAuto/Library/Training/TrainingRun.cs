@@ -48,7 +48,7 @@ public sealed class TrainingRun : IDisposable
     public static TrainingRun Start(TrainingSettings s, string dataSha256, Func<Sequential, IModelTrainer>? makeTrainer = null)
     {
         var g = new Generator(s.Seed);
-        var net = s.Model.Create(g, s.Hidden);
+        var net = s.Model.Create(g, s.NHidden);
         return new TrainingRun(s, dataSha256, (makeTrainer ?? (m => ModelTrainings.For(s.Model).CreateTrainer(s.Backward, m)))(net), g, 0, []);
     }
 
@@ -69,7 +69,7 @@ public sealed class TrainingRun : IDisposable
     /// <summary>The net saved in <paramref name="c"/>: built (from a throwaway generator), then overwritten with the saved state.</summary>
     public static Sequential Restore(Checkpoint c, string path)
     {
-        var model = c.Settings.Model.Create(new Generator(0), c.Settings.Hidden);
+        var model = c.Settings.Model.Create(new Generator(0), c.Settings.NHidden);
         try
         {
             c.RestoreInto(model.State, path);

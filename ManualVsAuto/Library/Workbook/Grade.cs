@@ -63,13 +63,13 @@ public sealed record Grade(string Name, string Answer, string Shape, Outcome Out
         {
             Outcome.NotAttempted => head + " yet",
             Outcome.NeedsUpstream => $"{Answer}: {Message}",
-            Outcome.Approximate when !Passed && Message is not null => $"{head} — {Message}\n" + ReportText.Detail(Row!),
+            Outcome.Approximate when !Passed && Message is not null => $"{head} — {Message}\n" + SharedReportText.Detail(Row!),
             Outcome.Approximate when !Passed =>
                 $"{head}, not exact — the right maths with other floating-point operations than autograd's " +
-                $"(maxdiff {RowsText.MaxDiff(Row!)}, {RowsText.UlpsText(Row!)} ulps). Exact needs the very ops autograd's backward uses.\n" +
-                ReportText.Detail(Row!),
+                $"(maxdiff {PlainTable.MaxDiff(Row!)}, {PlainTable.UlpsText(Row!)} ulps). Exact needs the very ops autograd's backward uses.\n" +
+                SharedReportText.Detail(Row!),
             Outcome.Wrong or Outcome.Error => head + (Cause is null ? "" : $" — {Cause}") +
-                (Detail is null ? "" : "\n" + Detail) + (Row is null || ReportText.Detail(Row) is not { } d ? "" : "\n" + d),
+                (Detail is null ? "" : "\n" + Detail) + (Row is null || SharedReportText.Detail(Row) is not { } d ? "" : "\n" + d),
             _ => head + (Message is null ? "" : $" — {Message}"),
         };
     }

@@ -18,7 +18,7 @@ public static class WorkbookGrader
     /// <summary>Exercise 4: steps of the learner's backward against the same steps on autograd.</summary>
     public const int TrainingSteps = 300;
 
-    public const int TrainingHidden = 200;
+    public const int TrainingNHidden = 200;
     public const int BatchSize = 32;
     public const double LearningRate = 0.1;
 
@@ -83,7 +83,7 @@ public static class WorkbookGrader
         using var scope = NewDisposeScope();
         var g = new Generator(seed);
         var p = MlpParameters.Init(new MlpConfig(), g);
-        var (Xb, Yb) = Minibatch.Sample(train, BatchSize, g);
+        var (Xb, Yb) = Minibatch.Draw(train, BatchSize, g);
         var check = new GradientCheck();
         var f = ChunkedForward.Run(p, Xb, Yb, check);
         check.Backward(f.loss);
@@ -199,7 +199,7 @@ public static class WorkbookGrader
         string? methodAt = AnswerLocation.OfMethod(e4, answer);
         using var scope = NewDisposeScope();
         var g = new Generator(seed);
-        var init = MlpParameters.Init(new MlpConfig(NHidden: TrainingHidden), g);
+        var init = MlpParameters.Init(new MlpConfig(NHidden: TrainingNHidden), g);
         using var net = new Mlp(init.Copy(requiresGrad: false)); // your parameters, updated by your gradients
         var yours = net.Values;
         using var autograd = new AutogradLayerTrainer(new Mlp(init.Copy(requiresGrad: false)));
@@ -212,13 +212,13 @@ public static class WorkbookGrader
         for (int step = 0; step < steps; step++)
         {
             using var stepScope = NewDisposeScope();
-            var (Xb, Yb) = Minibatch.Sample(train, BatchSize, g);
+            var (Xb, Yb) = Minibatch.Draw(train, BatchSize, g);
             MlpParameters? grads;
             TrainingForwardState f;
             InputSnapshot inputs;
             using (no_grad())
             {
-                f = net.Run(Xb, Yb, ForwardMode.Probe);
+                f = net.Run(Xb, Yb, ForwardMode.Inspect);
                 var copy = new TrainingForwardState(Copy(f.embcat), Copy(f.bnvar_inv), Copy(f.bnraw), Copy(f.h), Copy(f.logits), Copy(f.loss));
                 var pc = yours.Map(Copy);
                 var (xc, yc) = (Copy(Xb), Copy(Yb));
@@ -411,7 +411,7 @@ public static class WorkbookGrader
         return row with
         {
             Verdict = Verdict.Wrong, Hint = hint?.Text, Cause = hint?.Cause ?? "allclose in float32 only",
-            Evidence = $"allclose in float32, but in float64 max|manual − autograd| {Numbers.Diff(d)} > 1e-9 × max|autograd| {Numbers.Diff(a)}",
+            Evidence = $"allclose in float32, but in float64 max|manual − autograd| {NumberFormat.Diff(d)} > 1e-9 × max|autograd| {NumberFormat.Diff(a)}",
         };
     }
 

@@ -19,7 +19,7 @@ public static class WorkbookReport
             var c = lecture.Chained[i];
             rows.Add([
                 (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), g.Name, g.Shape, g.Verdict,
-                g.Row is { } r ? RowsText.MaxDiff(r) : "-", g.Row is { } u ? RowsText.UlpsText(u) : "-",
+                g.Row is { } r ? PlainTable.MaxDiff(r) : "-", g.Row is { } u ? PlainTable.UlpsText(u) : "-",
                 c.Outcome switch { Outcome.NotAttempted => "-", Outcome.NeedsUpstream => c.Message!, _ => c.Verdict },
                 g.Outcome is Outcome.Wrong or Outcome.Error ? g.Cause ?? "" : "",
             ]);
@@ -37,7 +37,7 @@ public static class WorkbookReport
         foreach (var (ex, g) in new[] { ("2", lecture.CrossEntropy), ("3", lecture.BatchNorm) })
         {
             string verdict = g.Outcome is Outcome.Exact or Outcome.Approximate ? g.Verdict + (g.Passed ? " (passes: approximate by construction)" : "") : g.Verdict;
-            fused.Add([ex, g.Name, verdict, g.Row is { } r ? Numbers.Diff(r.MaxDiff) : "-", g.Passed ? "" : g.Cause ?? ""]);
+            fused.Add([ex, g.Name, verdict, g.Row is { } r ? NumberFormat.Diff(r.MaxDiff) : "-", g.Passed ? "" : g.Cause ?? ""]);
         }
         Align(sb, fused, rightAligned: [3]);
         AppendDetails(sb, [lecture.CrossEntropy, lecture.BatchNorm]);
@@ -61,7 +61,7 @@ public static class WorkbookReport
     {
         foreach (var g in grades.Where(g => g.Outcome is Outcome.Wrong or Outcome.Error))
         {
-            string? row = g.Row is null ? null : ReportText.Detail(g.Row);
+            string? row = g.Row is null ? null : SharedReportText.Detail(g.Row);
             if (row is null && g.Detail is null && g.Location is null) continue;
             sb.Append(g.Location is null ? "" : g.Location + ": ")
               .Append(row ?? $"{g.Name}: {g.Verdict}" + (g.Detail is null && g.Message is not null ? $" — {g.Message}" : ""))

@@ -10,7 +10,7 @@ public enum ForwardMode
 
     /// <summary>Batch statistics as in training, but the running statistics stay: checks, finite differences,
     /// <c>--verify-every</c>, any forward that only looks.</summary>
-    Probe,
+    Inspect,
 
     /// <summary>Inference: the running statistics, so one example at a time works.</summary>
     Eval,

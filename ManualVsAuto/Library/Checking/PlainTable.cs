@@ -8,7 +8,7 @@ namespace ManualVsAuto.Checking;
 /// so it reads the same in a terminal, a test runner's failure message and a log file. Used by
 /// <see cref="GradientCheck.ToText"/> and by the message of <see cref="GradientAssertionException"/>.
 /// </summary>
-public static class RowsText
+public static class PlainTable
 {
     /// <summary>Marks the exact flag of a row that cannot be exact by construction (judged by allclose).</summary>
     public const string ApproximateByConstructionMark = "*";
@@ -138,10 +138,10 @@ public static class RowsText
 
     /// <summary>maxdiff, or "-" when nothing could be compared (a shape or dtype mismatch).</summary>
     public static string MaxDiff(GradientRow row) =>
-        row.Verdict is Verdict.ShapeMismatch or Verdict.DtypeMismatch ? "-" : Numbers.Diff(row.MaxDiff);
+        row.Verdict is Verdict.ShapeMismatch or Verdict.DtypeMismatch ? "-" : NumberFormat.Diff(row.MaxDiff);
 
     /// <summary>Ulps at the worst element; "sign differs" when the two values there have opposite signs, "-" when not countable.</summary>
-    public static string UlpsText(GradientRow row) => row.Ulps is { } u ? Numbers.Ulps(u)
+    public static string UlpsText(GradientRow row) => row.Ulps is { } u ? NumberFormat.Ulps(u)
         : row.WorstIndex is not null && row.ManualAtWorst * row.ReferenceAtWorst < 0 ? "sign differs" : "-";
 
     private static string Flag(bool b) => b ? "True" : "False";

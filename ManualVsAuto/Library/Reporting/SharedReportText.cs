@@ -4,7 +4,7 @@ using ManualVsAuto.Model;
 namespace ManualVsAuto.Reporting;
 
 /// <summary>The lines shared by the table and markdown renderers, so both say the same thing.</summary>
-public static class ReportText
+public static class SharedReportText
 {
     /// <summary>The run's settings, e.g. <c>seed 42 · batch 32 · …</c>; a net other than the lecture's MLP is named first
     /// (<c>wavenet · seed 42 · …</c>).</summary>
@@ -14,7 +14,7 @@ public static class ReportText
         var numeric = s.Numeric is not { } m ? "numeric: off"
             : $"numeric: {m.ToString().ToLowerInvariant()} finite differences in float64" +
               (s.Dtype == TorchSharp.torch.ScalarType.Float64 ? "" : $" (on float64 copies of the {DtypeName(s.Dtype)} parameters)");
-        return $"{(r.Model == ModelKinds.Default.Name ? "" : r.Model + " · ")}seed {s.Seed} · batch {s.BatchSize} · hidden {s.Hidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
+        return $"{(r.Model == ModelKinds.Default.Name ? "" : r.Model + " · ")}seed {s.Seed} · batch {s.BatchSize} · hidden {s.NHidden} · {DtypeName(s.Dtype)} · intra-op threads {s.Threads} · {numeric}";
     }
 
     /// <summary>The level applied and how the rows fare, e.g. <c>--require approx: every row meets it</c>.</summary>
@@ -38,8 +38,8 @@ public static class ReportText
         if (row.Exact && row.Numeric?.Passed != false) return null;
         var text = row.Exact ? $"{row.Name}: exact"
             : row.Verdict is Verdict.ShapeMismatch or Verdict.DtypeMismatch ? $"{row.Name}: {row.VerdictText}"
-            : $"{row.Name}: {row.VerdictText}: worst at {row.WorstIndexText}: manual {Numbers.Value(row.ManualAtWorst)} vs autograd {Numbers.Value(row.ReferenceAtWorst)} " +
-              $"({Ulps(row)}), max rel diff {Numbers.Diff(row.MaxRelDiff)}, {row.Mismatches}/{row.Count} differ, {row.NotClose} not close";
+            : $"{row.Name}: {row.VerdictText}: worst at {row.WorstIndexText}: manual {NumberFormat.Value(row.ManualAtWorst)} vs autograd {NumberFormat.Value(row.ReferenceAtWorst)} " +
+              $"({Ulps(row)}), max rel diff {NumberFormat.Diff(row.MaxRelDiff)}, {row.Mismatches}/{row.Count} differ, {row.NotClose} not close";
         if (row.Hint is not null) text += $" — {row.Hint}";
         if (row.Evidence is not null && row.Verdict is not Verdict.Exact) text += $" — {row.Evidence}";
         if (row.Numeric is { Passed: false } n) text += $" — numeric: {n.Summary}";
@@ -47,10 +47,10 @@ public static class ReportText
         return text;
     }
 
-    private static string Ulps(GradientRow row) => RowsText.UlpsText(row) is var u && row.Ulps is not null ? u + " ulps" : u;
+    private static string Ulps(GradientRow row) => PlainTable.UlpsText(row) is var u && row.Ulps is not null ? u + " ulps" : u;
 
     public static IEnumerable<string> ForwardLines(CheckReport r) =>
-        r.Forward.Select(f => $"{f.Name}: max abs diff from the chunked forward {Numbers.Diff(f.MaxDiff)}");
+        r.Forward.Select(f => $"{f.Name}: max abs diff from the chunked forward {NumberFormat.Diff(f.MaxDiff)}");
 
     public static string DtypeName(TorchSharp.torch.ScalarType t) => t switch
     {

@@ -10,7 +10,7 @@ namespace ManualVsAuto.Cli;
 /// value is a one-line parse error (exit code 2), not a crash. System.CommandLine prints each default in --help as
 /// "[default: …]".
 /// </summary>
-public static class Opt
+public static class OptionFactory
 {
     public static Option<int> Int(string name, int defaultValue, string description, int min, string? why = null, int max = int.MaxValue) =>
         Parsed(new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue }, text =>

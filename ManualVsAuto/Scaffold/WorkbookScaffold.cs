@@ -1,8 +1,9 @@
 using System.Reflection;
 using System.Security;
 using System.Text;
+using ManualVsAuto.Workbook;
 
-namespace ManualVsAuto.Workbook;
+namespace ManualVsAuto.Scaffold;
 
 /// <summary>Where a workbook gets the ManualVsAuto library from.</summary>
 public abstract record LibrarySource
@@ -15,12 +16,12 @@ public abstract record LibrarySource
 }
 
 /// <summary>
-/// The files of a new workbook, from the templates embedded in this program (Workbook/Template/*.template):
+/// The files of a new workbook, from the templates embedded in this program (Scaffold/Template/*.template):
 /// the project, the four exercises with blanks, the report's Main, one test per answer, a README.
 /// </summary>
-public static class Scaffold
+public static class WorkbookScaffold
 {
-    private const string ResourcePrefix = "ManualVsAuto.Workbook.Template.";
+    private const string ResourcePrefix = "ManualVsAuto.Scaffold.Template.";
 
     /// <summary>The files, by path relative to the workbook folder.</summary>
     public static IReadOnlyList<(string Path, string Text)> Files(LibrarySource source, string namesFile)

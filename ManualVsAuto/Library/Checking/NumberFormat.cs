@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ManualVsAuto.Checking;
 
 /// <summary>How numbers look in the human-readable formats (JSON and CSV keep full precision).</summary>
-public static class Numbers
+public static class NumberFormat
 {
     public static string Diff(double d) => d == 0 ? "0.0" : d.ToString("0.###e+00", CultureInfo.InvariantCulture);
 

@@ -3,7 +3,7 @@ using ManualVsAuto.Data;
 namespace ManualVsAuto.Cli;
 
 /// <summary>The smallest names file each command accepts, checked before any work, in one line.</summary>
-public static class DataSize
+public static class MinimumNames
 {
     /// <summary>check and sample's calibration draw from the training split: it needs one name.</summary>
     public static void EnsureTraining(string command, IReadOnlyCollection<string> names, string path) =>
