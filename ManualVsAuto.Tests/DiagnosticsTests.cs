@@ -16,7 +16,7 @@ public class DiagnosticsTests
         {
             case "mlp":
                 var p = MlpParameters.Init(new MlpConfig(NHidden: 64), g);
-                return kind == BackwardKind.Manual ? new FusedTrainer(p) : new AutogradLayerTrainer(new Mlp(p));
+                return kind == BackwardKind.Manual ? new LoopStepTrainer(p) : new AutogradLayerTrainer(new Mlp(p));
             case "wavenet":
                 return LayerTrainer.Create(kind, WaveNet.Create(g, nHidden: 32));
             default:

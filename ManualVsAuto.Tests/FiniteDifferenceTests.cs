@@ -265,7 +265,7 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
 
     // ---- the lecture's MLP ------------------------------------------------------------------------------------
 
-    /// <summary>The lecture's loss written with the same ops as ChunkedForward, on parameter tensors given in MlpParameters.Named order.</summary>
+    /// <summary>The lecture's loss written with the same ops as StepByStepForward, on parameter tensors given in MlpParameters.Named order.</summary>
     /// <summary>The lecture's MLP at width 16 on a batch of 8, its forward and its manual gradients by name.</summary>
     private static (MlpParameters P, Tensor Xb, Tensor Yb, ForwardState F, Dictionary<string, Tensor> Manual) SmallMlp(ScalarType dtype)
     {
@@ -273,8 +273,8 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
         var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g, dtype);
         var Xb = randint(0, 27, new long[] { 8, 3 }, generator: g);
         var Yb = randint(0, 27, new long[] { 8 }, generator: g);
-        var state = ChunkedForward.Run(p, Xb, Yb, new GradientCheck());
-        return (p, Xb, Yb, state, ChainBackward.Run(p, state, Xb, Yb).ToDictionary(q => q.Name, q => q.Grad, StringComparer.Ordinal));
+        var state = StepByStepForward.Run(p, Xb, Yb, new GradientCheck());
+        return (p, Xb, Yb, state, StepByStepBackward.Run(p, state, Xb, Yb).ToDictionary(q => q.Name, q => q.Grad, StringComparer.Ordinal));
     }
 
     private static Tensor MlpLoss(IReadOnlyList<Tensor> p, Tensor Xb, Tensor Yb)
@@ -287,7 +287,7 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
         var bnmeani = (1.0 / n) * hprebn.sum(0, keepdim: true);
         var bndiff = hprebn - bnmeani;
         var bnvar = (1.0 / (n - 1)) * bndiff.pow(2).sum(0, keepdim: true);
-        var bnraw = bndiff * (bnvar + ChunkedForward.BnEps).pow(-0.5);
+        var bnraw = bndiff * (bnvar + StepByStepForward.BnEps).pow(-0.5);
         var h = tanh(bngain * bnraw + bnbias);
         var logits = h.matmul(W2) + b2;
         return F.cross_entropy(logits, Yb);

@@ -13,7 +13,7 @@ public class Float64Tests
     public void ExerciseOneRowsAreAllExactInFloat64()
     {
         var rows = report64.Value.Rows.Where(r => r.ExpectExact).ToList();
-        Assert.Equal(LectureCheck.ChainRowCount, rows.Count);
+        Assert.Equal(LectureCheck.StepByStepRowCount, rows.Count);
         Assert.All(rows, r => Assert.True(r.Exact, r.Name));
     }
 

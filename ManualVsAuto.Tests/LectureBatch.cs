@@ -18,9 +18,9 @@ public sealed class LectureBatch : IDisposable
         var g = new Generator(MlpConfig.LectureSeed);
         P = MlpParameters.Init(new MlpConfig(), g);
         var (Xb, Yb) = Minibatch.Draw(LectureFixture.Split.Train, 32, g);
-        F = ChunkedForward.Run(P, Xb, Yb, Check);
+        F = StepByStepForward.Run(P, Xb, Yb, Check);
         Check.Backward(F.loss);
-        D = ChainBackward.Run(P, F, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
+        D = StepByStepBackward.Run(P, F, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
     }
 
     public GradientCheck Check { get; } = new();

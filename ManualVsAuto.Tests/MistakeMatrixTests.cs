@@ -19,8 +19,8 @@ public class MistakeMatrixTests
     }
 
     /// <summary>The lecture's manual backward with <paramref name="line"/>'s gradient replaced by <paramref name="wrong"/>.</summary>
-    public static ChainBackwardFunction With(string line, Func<Line, Tensor> wrong) =>
-        (p, f, Xb, Yb) => ChainBackward.Run(p, f, Xb, Yb, (name, d, so) => name == line ? wrong(new Line(p, f, Xb, d, so)) : d);
+    public static StepByStepBackwardFunction With(string line, Func<Line, Tensor> wrong) =>
+        (p, f, Xb, Yb) => StepByStepBackward.Run(p, f, Xb, Yb, (name, d, so) => name == line ? wrong(new Line(p, f, Xb, d, so)) : d);
 
     private static readonly Dictionary<string, Func<Line, Tensor>> Mistakes = new()
     {
@@ -94,7 +94,7 @@ public class MistakeMatrixTests
     [MemberData(nameof(SmallBatchCases))]
     public void AtBatchTwoTheMistakeIsStillFoundOnItsLine(string mistake) => Verify(mistake, 2);
 
-    private static CheckReport Run(ChainBackwardFunction backward, int batch = 32, ScalarType dtype = ScalarType.Float32,
+    private static CheckReport Run(StepByStepBackwardFunction backward, int batch = 32, ScalarType dtype = ScalarType.Float32,
         ulong seed = MlpConfig.LectureSeed) =>
         LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(seed, batch, Dtype: dtype, Numeric: null), backward);
 
@@ -107,7 +107,7 @@ public class MistakeMatrixTests
         var (kind, line) = (mistake[..mistake.LastIndexOf(" at ", StringComparison.Ordinal)], mistake[(mistake.LastIndexOf(" at ", StringComparison.Ordinal) + 4)..]);
         var wrong = kind == "sign error" ? (l => -l.D) : Mistakes[mistake];
         var report = Run(With(line, wrong), batch, dtype, seed);
-        var rows = report.Rows.Take(LectureCheck.ChainRowCount).ToList();
+        var rows = report.Rows.Take(LectureCheck.StepByStepRowCount).ToList();
 
         var failing = rows.Where(r => !r.Passed).ToList();
         Assert.NotEmpty(failing);
@@ -145,7 +145,7 @@ public class MistakeMatrixTests
     [DataFact]
     public void TwoIndependentMistakesAreTwoOrigins()
     {
-        ChainBackwardFunction backward = (p, f, Xb, Yb) => ChainBackward.Run(p, f, Xb, Yb, (name, d, so) => name switch
+        StepByStepBackwardFunction backward = (p, f, Xb, Yb) => StepByStepBackward.Run(p, f, Xb, Yb, (name, d, so) => name switch
         {
             "probs" => -d,
             "bndiff" => so["bnraw"] * f.bnvar_inv,

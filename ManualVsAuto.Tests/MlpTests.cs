@@ -59,7 +59,7 @@ public class MlpTests
         var g = new Generator(seed);
         var p = MlpParameters.Init(new MlpConfig(NHidden: hidden), g).Copy(requiresGrad: false);
         var (Xb, Yb) = Minibatch.Draw(LectureFixture.Split.Train, batch, g);
-        double chunked = ChunkedForward.Run(p, Xb, Yb, null).loss.item<float>();
+        double chunked = StepByStepForward.Run(p, Xb, Yb, null).loss.item<float>();
         using var net = new Mlp(p.Copy(requiresGrad: false));
         double layers = F.cross_entropy(net.Forward(Xb, ForwardMode.Inspect), Yb).item<float>();
         Assert.True(Math.Abs(layers - chunked) <= 2e-6, $"layers {layers:R} vs chunked {chunked:R}");

@@ -18,7 +18,7 @@ public class ReportSnapshotTests
             Loss = r.Loss.ToString("F4", CultureInfo.InvariantCulture),
             r.Settings.Seed,
             r.Settings.BatchSize,
-            r.Settings.NHidden,
+            Hidden = r.Settings.NHidden, // the snapshot keeps its key
             Dtype = r.Settings.Dtype.ToString(),
             Rows = r.Rows.Select(row => new { row.Name, Shape = row.ShapeText, Verdict = row.VerdictText, row.Exact, row.Approximate, row.ExpectExact, row.Passed }),
             Forward = r.Forward.Select(f => f.Name),

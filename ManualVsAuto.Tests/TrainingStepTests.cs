@@ -14,7 +14,7 @@ public class TrainingStepTests
 
     /// <summary>
     /// Same init, same minibatches (two generators in the same state), a few hundred SGD steps each way: the manual
-    /// step (<see cref="FusedStep"/>) against the autograd trainer (through the MLP's layers). The two round differently (fused formulas in C#
+    /// step (<see cref="LoopStep"/>) against the autograd trainer (through the MLP's layers). The two round differently (fused formulas in C#
     /// loops vs autograd's chain of libtorch ops) and the difference compounds; measured: losses within 4.8e-7 at every step, parameters within 1.7e-7 (50 steps,
     /// n_hidden 64) and 3.9e-7 (300 steps, n_hidden 200) of their largest magnitude. The bounds,
     /// 1e-5 of each parameter's largest magnitude and 1e-5 on every step's loss, keep a margin of 20; a wrong
@@ -36,7 +36,7 @@ public class TrainingStepTests
         gm.set_state(state);
         var ga = new Generator(2);
         ga.set_state(state);
-        using IModelTrainer manual = layerChain ? new ManualLayerTrainer(new Mlp(p.Copy(requiresGrad: false))) : new FusedTrainer(p.Copy(requiresGrad: false));
+        using IModelTrainer manual = layerChain ? new ManualLayerTrainer(new Mlp(p.Copy(requiresGrad: false))) : new LoopStepTrainer(p.Copy(requiresGrad: false));
         using var autograd = new AutogradLayerTrainer(new Mlp(p.Copy(requiresGrad: false)));
         double worstLoss = 0;
         for (int i = 0; i < steps; i++)
@@ -70,7 +70,7 @@ public class TrainingStepTests
     {
         using var scope = NewDisposeScope();
         var g = new Generator(MlpConfig.LectureSeed);
-        using var trainer = new FusedTrainer(MlpParameters.Init(new MlpConfig(NHidden: 200), g));
+        using var trainer = new LoopStepTrainer(MlpParameters.Init(new MlpConfig(NHidden: 200), g));
         int allcloseFails = 0;
         for (int i = 0; i < 300; i++)
         {
@@ -93,7 +93,7 @@ public class TrainingStepTests
         using var scope = NewDisposeScope();
         var g = new Generator(MlpConfig.LectureSeed);
         var p = MlpParameters.Init(new MlpConfig(NHidden: 16), g);
-        using var trainer = new FusedTrainer(p);
+        using var trainer = new LoopStepTrainer(p);
         var before = p.Copy(requiresGrad: false);
         var (Xb, Yb) = Minibatch.Draw(Train, 32, g);
         var grads = trainer.Gradients(Xb, Yb);
@@ -115,11 +115,11 @@ public class TrainingStepTests
         BackwardPass broken = (p, s, Xb) =>
         {
             s.bnvar_inv.mul_(Math.Sqrt(s.N / (s.N - 1.0)));
-            FusedStep.Backward(p, s, Xb);
+            LoopStep.Backward(p, s, Xb);
         };
         var settings = new TrainingSettings(Steps: 30, NHidden: 32);
         using var run = TrainingRun.Start(settings, TrainingRunFactory.DataSha);
-        using var brokenRun = TrainingRunFactory.WithTrainer(settings, p => new FusedTrainer(p, broken));
+        using var brokenRun = TrainingRunFactory.WithTrainer(settings, p => new LoopStepTrainer(p, broken));
         var result = TrainingLoop.Run(brokenRun, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
         Assert.Equal(TrainingEnd.VerificationFailed, result.End);
         Assert.Equal(0, result.Step);
@@ -148,12 +148,12 @@ public class TrainingStepTests
         MlpParameters? kept = null;
         BackwardPass accumulating = (p, s, Xb) =>
         {
-            FusedStep.Backward(p, s, Xb);
+            LoopStep.Backward(p, s, Xb);
             if (kept is null) { kept = s.Grads.Map(t => t.detach().clone().DetachFromDisposeScope()); return; }
             foreach (var (sum, g) in kept.All.Zip(s.Grads.All)) { sum.add_(g); g.copy_(sum); }
         };
         var settings = new TrainingSettings(Steps: 30, NHidden: 32);
-        using var run = TrainingRunFactory.WithTrainer(settings, p => new FusedTrainer(p, accumulating));
+        using var run = TrainingRunFactory.WithTrainer(settings, p => new LoopStepTrainer(p, accumulating));
         var result = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 10), new RecordingReporter(), _ => false);
         Assert.Equal(TrainingEnd.VerificationFailed, result.End);
         Assert.Equal(10, result.Step);
@@ -168,11 +168,11 @@ public class TrainingStepTests
     {
         BackwardPass scaled = (p, s, Xb) =>
         {
-            FusedStep.Backward(p, s, Xb);
+            LoopStep.Backward(p, s, Xb);
             foreach (var g in s.Grads.All) g.mul_(1.5);
         };
         var g = new Generator(MlpConfig.LectureSeed);
-        using var trainer = new FusedTrainer(MlpParameters.Init(new MlpConfig(NHidden: 32), g), scaled);
+        using var trainer = new LoopStepTrainer(MlpParameters.Init(new MlpConfig(NHidden: 32), g), scaled);
         var (Xb, Yb) = Minibatch.Draw(Train, 32, g);
         var rows = trainer.Verify(Xb, Yb);
         Assert.Equal(["b2", "W2", "bnbias", "bngain", "b1", "W1", "C"], rows.Select(r => r.Name));

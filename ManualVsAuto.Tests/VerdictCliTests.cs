@@ -22,6 +22,6 @@ public class VerdictCliTests
         Assert.False(fused.Approximate); // outside allclose in float32 …
         Assert.Equal(Verdict.IllConditioned, fused.Verdict); // … but right in float64
         Assert.Contains("float64 rerun", fused.Evidence);
-        Assert.All(doc.Rows.Take(LectureCheck.ChainRowCount), x => Assert.Equal(Verdict.Exact, x.Verdict));
+        Assert.All(doc.Rows.Take(LectureCheck.StepByStepRowCount), x => Assert.Equal(Verdict.Exact, x.Verdict));
     }
 }

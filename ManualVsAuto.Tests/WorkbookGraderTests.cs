@@ -175,7 +175,7 @@ public class WorkbookGraderTests
     {
         MlpParameters Reference(MlpParameters p, Tensor Xb, Tensor Yb)
         {
-            using var trainer = new FusedTrainer(p);
+            using var trainer = new LoopStepTrainer(p);
             return trainer.Gradients(Xb, Yb);
         }
         var right = Answers.Of<IExercise4>(new() { ["Backward"] = a => Reference((MlpParameters)a[0]!, (Tensor)a[2]!, (Tensor)a[3]!) });

@@ -199,7 +199,7 @@ public class WorkbookMistakeTests
         MlpParameters? sum = null;
         MlpParameters Accumulating(MlpParameters p, Tensor Xb, Tensor Yb)
         {
-            using var trainer = new FusedTrainer(p);
+            using var trainer = new LoopStepTrainer(p);
             var g = trainer.Gradients(Xb, Yb).Map(t => t.clone());
             sum = sum is null ? g : new MlpParameters(sum.C + g.C, sum.W1 + g.W1, sum.b1 + g.b1, sum.W2 + g.W2, sum.b2 + g.b2, sum.bngain + g.bngain, sum.bnbias + g.bnbias);
             return sum;
@@ -213,7 +213,7 @@ public class WorkbookMistakeTests
 
         MlpParameters Scaled(MlpParameters p, Tensor Xb, Tensor Yb)
         {
-            using var trainer = new FusedTrainer(p);
+            using var trainer = new LoopStepTrainer(p);
             return trainer.Gradients(Xb, Yb).Map(t => t * 2);
         }
         var scaled = WorkbookGrader.GradeTraining(Answers.Of<IExercise4>(new() { ["Backward"] = a => Scaled(A<MlpParameters>(a[0]), A<Tensor>(a[2]), A<Tensor>(a[3])) }),

@@ -210,5 +210,5 @@ public class WorkbookCommandTests : CliTestFolder
 
     [DataFact]
     public void GradesTheGradientsInTheLecturesOrder() =>
-        Assert.Equal(LectureFixture.Report.Rows.Take(LectureCheck.ChainRowCount).Select(r => r.Name), WorkbookGrader.Names);
+        Assert.Equal(LectureFixture.Report.Rows.Take(LectureCheck.StepByStepRowCount).Select(r => r.Name), WorkbookGrader.Names);
 }

@@ -8,7 +8,7 @@ namespace ManualVsAuto.Benchmarks;
 
 /// <summary>
 /// One Exercise-4 training step (n_hidden 200, batch 32) — forward, backward and SGD update — manual
-/// (<see cref="Backward.FusedStep"/>: libtorch for the six matmuls, C# loops for the rest) vs autograd, on the same
+/// (<see cref="Backward.LoopStep"/>: libtorch for the six matmuls, C# loops for the rest) vs autograd, on the same
 /// batch from the same parameters; and the floor and the loop (<see cref="StepBenchmark"/>).
 /// </summary>
 public class TrainingStepBenchmark : StepBenchmark
@@ -21,7 +21,7 @@ public class TrainingStepBenchmark : StepBenchmark
 
     protected override Sequential CreateNet(ulong seed) => new Mlp(MlpParameters.Init(new MlpConfig(NHidden: 200), new Generator(seed)));
 
-    protected override IModelTrainer CreateManualTrainer() => new FusedTrainer(MlpParameters.Init(new MlpConfig(NHidden: 200), new Generator(1)));
+    protected override IModelTrainer CreateManualTrainer() => new LoopStepTrainer(MlpParameters.Init(new MlpConfig(NHidden: 200), new Generator(1)));
 
     [Benchmark(OperationsPerInvoke = Steps, Description = "training loop, per step")]
     public void Loop() => RunLoop();

@@ -42,7 +42,7 @@ public static class MemoryBudget
     private static double MlpCheck(long hidden, int batch, int elementSize, bool numeric) =>
         elementSize * 18 * (Parameters(hidden) + (double)batch * hidden) + (numeric ? 8 * 8 * Parameters(hidden) : 0);
 
-    /// <summary>The MLP's fused step holds about 6.3 (n, n_hidden) tensors, its autograd step 11.8.</summary>
+    /// <summary>The MLP's loop step holds about 6.3 (n, n_hidden) tensors, its autograd step 11.8.</summary>
     private static double MlpTrainStep(TrainingSettings s)
     {
         double perExample = s.Backward == BackwardKind.Manual ? 6 : 10;

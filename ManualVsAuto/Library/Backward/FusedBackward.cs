@@ -4,7 +4,11 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace ManualVsAuto.Backward;
 
-/// <summary>Exercises 2 and 3: the cross-entropy and batchnorm backward passes derived on paper, in one go each.</summary>
+/// <summary>
+/// Exercises 2 and 3: the cross-entropy and batchnorm backward passes derived on paper, one formula each ("fused").
+/// The MLP's second of three backward forms, between <see cref="StepByStepBackward"/> and <see cref="LoopStep"/>;
+/// FusedTests holds it to the step-by-step chain and to autograd.
+/// </summary>
 public static class FusedBackward
 {
     /// <summary>Exercise 2: d loss / d logits = (softmax(logits) − one_hot(Yb)) / n.</summary>

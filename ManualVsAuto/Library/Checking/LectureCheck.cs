@@ -7,7 +7,7 @@ namespace ManualVsAuto.Checking;
 
 /// <summary>Exercise 1 end to end: init, one minibatch, the chunked forward, autograd, the manual backward, cmp.</summary>
 /// <summary>A manual backward of the lecture's MLP: the gradients by tensor name, in backward order.</summary>
-public delegate IReadOnlyList<(string Name, Tensor Grad)> ChainBackwardFunction(MlpParameters p, ForwardState f, Tensor Xb, Tensor Yb);
+public delegate IReadOnlyList<(string Name, Tensor Grad)> StepByStepBackwardFunction(MlpParameters p, ForwardState f, Tensor Xb, Tensor Yb);
 
 public static class LectureCheck
 {
@@ -17,10 +17,10 @@ public static class LectureCheck
     /// forward and the same manual backward in float64.
     /// </summary>
     /// <param name="numericProgress">Called as the finite-difference check advances: the parameter, done, of how many.</param>
-    public static CheckReport Run(Examples train, CheckSettings s, ChainBackwardFunction? backward = null,
+    public static CheckReport Run(Examples train, CheckSettings s, StepByStepBackwardFunction? backward = null,
         Action<string, long, long>? numericProgress = null)
     {
-        backward ??= (p, f, Xb, Yb) => ChainBackward.Run(p, f, Xb, Yb);
+        backward ??= (p, f, Xb, Yb) => StepByStepBackward.Run(p, f, Xb, Yb);
         set_num_threads(s.Threads);
         using var scope = NewDisposeScope();
         var g = new Generator(s.Seed);
@@ -28,14 +28,14 @@ public static class LectureCheck
         var (Xb, Yb) = Minibatch.Draw(train, s.BatchSize, g);
 
         var check = new GradientCheck();
-        var f = ChunkedForward.Run(p, Xb, Yb, check);
+        var f = StepByStepForward.Run(p, Xb, Yb, check);
         check.Backward(f.loss);
         if (s.Dtype != ScalarType.Float64)
         {
             check.DecideInFloat64(c64 =>
             {
                 var p64 = p.Map(t => t.detach().to_type(ScalarType.Float64).requires_grad_(true));
-                var f64 = ChunkedForward.Run(p64, Xb, Yb, c64);
+                var f64 = StepByStepForward.Run(p64, Xb, Yb, c64);
                 var manual64 = Gradients(backward(p64, f64, Xb, Yb), p64, f64, Yb);
                 return new Float64Run(f64.loss, manual64);
             });
@@ -53,7 +53,7 @@ public static class LectureCheck
         if (s.Numeric is { } mode)
         {
             check.CheckNumerically(p.Named.Select(x => x.Name).ToList(),
-                ps => ChunkedForward.Run(new MlpParameters(ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6]), Xb, Yb, null).loss,
+                ps => StepByStepForward.Run(new MlpParameters(ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6]), Xb, Yb, null).loss,
                 new FiniteDifferenceOptions { Mode = mode, Progress = numericProgress });
         }
 
@@ -85,7 +85,7 @@ public static class LectureCheck
     public const string FusedBatchNormLabel = "hprebn (fused BN)";
 
     /// <summary>The number of Exercise-1 rows; the fused rows follow them.</summary>
-    public const int ChainRowCount = 26;
+    public const int StepByStepRowCount = 26;
 
     private static double MaxAbsDiff(Tensor a, Tensor b) => ToDouble((a - b).abs().max());
 

@@ -3,7 +3,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace ManualVsAuto.Model;
 
-/// <summary>The fused forward expressions of Exercises 2 and 3, checked against the chunked ones.</summary>
+/// <summary>The fused forward expressions of Exercises 2 and 3, checked against the step-by-step ones (<see cref="StepByStepForward"/>).</summary>
 public static class FusedForward
 {
     /// <summary>Exercise 2: the loss in one call.</summary>
@@ -12,5 +12,5 @@ public static class FusedForward
     /// <summary>Exercise 3: batchnorm in one line, with the unbiased (Bessel) variance as in the lecture.</summary>
     public static Tensor BatchNorm(Tensor hprebn, Tensor bngain, Tensor bnbias) =>
         bngain * (hprebn - hprebn.mean([0], keepdim: true))
-            / (hprebn.var(0, unbiased: true, keepdim: true) + ChunkedForward.BnEps).sqrt() + bnbias;
+            / (hprebn.var(0, unbiased: true, keepdim: true) + StepByStepForward.BnEps).sqrt() + bnbias;
 }

@@ -43,7 +43,7 @@ public sealed class Mlp(MlpParameters p) : Sequential(Build(p))
         new Embedding(p.C),
         new FlattenConsecutive((int)(p.W1.size(0) / p.C.size(1))),
         new Linear(p.W1, p.b1),
-        new BatchNorm1d(p.bngain, p.bnbias, ChunkedForward.BnEps),
+        new BatchNorm1d(p.bngain, p.bnbias, StepByStepForward.BnEps),
         new Tanh(),
         new Linear(p.W2, p.b2),
     ];

@@ -15,8 +15,8 @@ namespace ManualVsAuto.Training;
 /// </summary>
 public static class GradientVerifier
 {
-    /// <summary>The MLP: the fused trainer's gradients against autograd's on a copy of its parameters.</summary>
-    public static IReadOnlyList<GradientRow> Verify(FusedTrainer trainer, Tensor Xb, Tensor Yb)
+    /// <summary>The MLP: the loop-step trainer's gradients against autograd's on a copy of its parameters.</summary>
+    public static IReadOnlyList<GradientRow> Verify(LoopStepTrainer trainer, Tensor Xb, Tensor Yb)
     {
         using var scope = NewDisposeScope();
         var manual = trainer.Gradients(Xb, Yb);

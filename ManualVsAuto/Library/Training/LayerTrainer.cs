@@ -84,8 +84,8 @@ public sealed class ManualLayerTrainer : LayerTrainer
         // fused multiply-add per element; the same loop over each parameter's memory saves 16 calls into libtorch.
         foreach (var p in parameters)
         {
-            var value = FusedStepState.Floats(p.Value);
-            TensorPrimitives.FusedMultiplyAdd(FusedStepState.Floats(p.Grad!), (float)-lr, value, value);
+            var value = LoopStepState.Floats(p.Value);
+            TensorPrimitives.FusedMultiplyAdd(LoopStepState.Floats(p.Grad!), (float)-lr, value, value);
         }
         return loss;
     }

@@ -35,15 +35,15 @@ public sealed record BatchNormCalibration(Func<Sequential, Examples, BatchNormSt
 
 public static class ModelTrainings
 {
-    /// <summary>The MLP: the fused manual step (<see cref="FusedTrainer"/>) and the lecture's calibration; manual
+    /// <summary>The MLP: the fused manual step (<see cref="LoopStepTrainer"/>) and the lecture's calibration; manual
     /// revision 3 (its own vectorised tanh; 2 was .NET's tanh) and autograd 2. The WaveNet: manual revision 3, autograd 1.</summary>
     public static readonly ModelTable<ModelTraining> Table = new ModelTable<ModelTraining>(_ => new ModelTraining())
         .With(ModelKinds.Mlp, new ModelTraining
         {
             Revision = kind => kind == BackwardKind.Manual ? 3 : 2,
-            CreateTrainer = (kind, net) => kind == BackwardKind.Manual ? new FusedTrainer(((Mlp)net).Values) : new AutogradLayerTrainer(net),
-            // The fused trainer keeps the bare tensors; the layers wrap the same ones.
-            Net = trainer => trainer is LayerTrainer { Model: Mlp mlp } ? mlp : new Mlp(((FusedTrainer)trainer).Parameters),
+            CreateTrainer = (kind, net) => kind == BackwardKind.Manual ? new LoopStepTrainer(((Mlp)net).Values) : new AutogradLayerTrainer(net),
+            // The loop-step trainer keeps the bare tensors; the layers wrap the same ones.
+            Net = trainer => trainer is LayerTrainer { Model: Mlp mlp } ? mlp : new Mlp(((LoopStepTrainer)trainer).Parameters),
             Calibration = new BatchNormCalibration((net, train) => Inference.Calibrate((Mlp)net, train), (net, stats) => Inference.LoadStatistics((Mlp)net, stats), hidden => [1, hidden]),
         })
         .With(ModelKinds.WaveNet, new ModelTraining { Revision = kind => kind == BackwardKind.Manual ? 3 : 1 });

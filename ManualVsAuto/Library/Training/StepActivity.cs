@@ -5,7 +5,7 @@ namespace ManualVsAuto.Training;
 /// <summary>One layer's output in a training step and the gradient of the loss with respect to it, as that step's
 /// backward computed it (<c>layer.out</c> and <c>layer.out.grad</c> in part 3).</summary>
 /// <param name="Name">The layer by position and kind, as <c>check</c> names it: <c>layers[4] Tanh</c>.</param>
-/// <param name="Out">Null where the step never forms the output as a tensor (the MLP's fused step writes hpreact straight into h).</param>
+/// <param name="Out">Null where the step never forms the output as a tensor (the MLP's loop step writes hpreact straight into h).</param>
 public sealed record LayerActivity(string Name, string Kind, Tensor? Out, Tensor DOut);
 
 /// <summary>A parameter after the step's update and the gradient the update used.</summary>

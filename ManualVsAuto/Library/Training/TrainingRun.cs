@@ -32,7 +32,7 @@ public sealed class TrainingRun : IDisposable
     /// <summary>The MLP's parameters (an MLP run only).</summary>
     public MlpParameters Parameters => Trainer switch
     {
-        FusedTrainer fused => fused.Parameters,
+        LoopStepTrainer fused => fused.Parameters,
         LayerTrainer { Model: Mlp mlp } => mlp.Values,
         _ => throw new InvalidOperationException($"a {Settings.Model.Name} run has no MLP parameters"),
     };

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Workbook;
 
 /// <summary>
-/// Exercise 1: the 26 gradients of the lecture's chunked forward (<see cref="Model.ChunkedForward"/>), one method each,
+/// Exercise 1: the 26 gradients of the lecture's chunked forward (<see cref="Model.StepByStepForward"/>), one method each,
 /// in the lecture's order. The parameters are what the line may use: forward tensors by their lecture names and the
 /// gradients of the tensors computed from it (d&lt;name&gt;). The grader hands in autograd's upstream gradients, so
 /// each method is judged on its own; the chained grade hands in your own. Every argument is a copy: change it freely.

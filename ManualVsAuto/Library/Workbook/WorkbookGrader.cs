@@ -32,7 +32,7 @@ public static class WorkbookGrader
         {
             // object, not the arms' common type: Tensor's implicit conversions would make n a tensor.
             "n" => (object)N,
-            "eps" => (object)ChunkedForward.BnEps,
+            "eps" => (object)StepByStepForward.BnEps,
             "Xb" => Copy(Xb),
             "Yb" => Copy(Yb),
             _ when name.Length > 1 && name[0] == 'd' && ForwardNames.Contains(name[1..]) => Copy(D(name[1..])),
@@ -85,7 +85,7 @@ public static class WorkbookGrader
         var p = MlpParameters.Init(new MlpConfig(), g);
         var (Xb, Yb) = Minibatch.Draw(train, BatchSize, g);
         var check = new GradientCheck();
-        var f = ChunkedForward.Run(p, Xb, Yb, check);
+        var f = StepByStepForward.Run(p, Xb, Yb, check);
         check.Backward(f.loss);
         long n = Yb.shape[0];
         var limit = timeLimit ?? AnswerRunner.DefaultLimit;
@@ -98,7 +98,7 @@ public static class WorkbookGrader
             using var grad = enable_grad();
             var c64 = new GradientCheck();
             var p64 = p.Map(t => t.detach().to_type(ScalarType.Float64).requires_grad_(true));
-            var f64 = ChunkedForward.Run(p64, Xb, Yb, c64);
+            var f64 = StepByStepForward.Run(p64, Xb, Yb, c64);
             c64.Backward(f64.loss);
             return (c64, f64, p64);
         });

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Backward;
 
 /// <summary>
-/// A contiguous float32 CPU tensor's memory, taken once: <see cref="FusedStepState.Floats"/> costs several native calls
+/// A contiguous float32 CPU tensor's memory, taken once: <see cref="LoopStepState.Floats"/> costs several native calls
 /// (≈ 40 a step), this a pointer read. Valid while the tensor lives and is updated only in place, as the step's buffers
 /// and the trainer's parameters are.
 /// </summary>
@@ -15,7 +15,7 @@ internal readonly unsafe struct FloatMemory
 
     public FloatMemory(Tensor t)
     {
-        var bytes = FusedStepState.Floats(t);
+        var bytes = LoopStepState.Floats(t);
         fixed (float* p = bytes) data = p; // native memory: it does not move
         length = bytes.Length;
     }

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 
 namespace ManualVsAuto.Backward;
 
-public static partial class FusedStep
+public static partial class LoopStep
 {
     /// <summary>
     /// y = tanh(x) in float32, 8 lanes at a time, within 3 units in the last place of the true value: for |x| ≥ ½,

@@ -6,23 +6,23 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ManualVsAuto.Backward;
 
-/// <summary>The shape of <see cref="FusedStep.Backward"/>, so a test can swap in a broken one.</summary>
-public delegate void BackwardPass(MlpParameters p, FusedStepState s, ReadOnlySpan<long> Xb);
+/// <summary>The shape of <see cref="LoopStep.Backward"/>, so a test can swap in a broken one.</summary>
+public delegate void BackwardPass(MlpParameters p, LoopStepState s, ReadOnlySpan<long> Xb);
 
 /// <summary>
-/// Exercise 4's forward and backward with the fused formulas of Exercises 2 and 3 (not the step-by-step chain of
-/// <see cref="ChainBackward"/>, which it is tested against, as against autograd), built for speed: a step costs ≈ 35
-/// TorchSharp calls at 2–4 µs each when written with tensor ops, while its elementwise arithmetic takes well under a microsecond in
-/// SIMD C#. So libtorch does only the six matmuls (two forward, four backward), each an <c>addmm_</c> into a
-/// buffer of <see cref="FusedStepState"/>; everything else — the embedding gather and scatter, batchnorm forward
+/// Exercise 4's forward and backward with the fused formulas of Exercises 2 and 3, as loops over memory for speed:
+/// the MLP's third backward form (after <see cref="StepByStepBackward"/> and <see cref="FusedBackward"/>), held to them
+/// and to autograd by LoopStepTests and TrainingStepTests. Each TorchSharp call costs microseconds of interop (the CLI
+/// manual's speed section), so libtorch does only the six matmuls (two forward, four backward), each an <c>addmm_</c> into a
+/// buffer of <see cref="LoopStepState"/>; everything else — the embedding gather and scatter, batchnorm forward
 /// and backward, tanh, softmax/cross-entropy and its gradient (and the trainer's SGD update) — is a loop over the tensors' memory
 /// (<see cref="TensorPrimitives"/>, or <see cref="Vector256"/> where one pass over a row does several of the lecture's lines),
 /// taken once in the state. Each layer's backward sits beside its forward.
 /// </summary>
-public static partial class FusedStep
+public static partial class LoopStep
 {
     /// <summary>The forward on the minibatch; fills the state's intermediates and returns the mean loss.</summary>
-    public static float Forward(MlpParameters p, FusedStepState s, ReadOnlySpan<long> Xb, ReadOnlySpan<long> Yb)
+    public static float Forward(MlpParameters p, LoopStepState s, ReadOnlySpan<long> Xb, ReadOnlySpan<long> Yb)
     {
         var m = Memory(p, s);
         // Linear layer 1: emb = C[Xb]; embcat = emb.view(n, -1); hprebn = embcat @ W1 + b1 (b1 added in BatchNormForward)
@@ -39,7 +39,7 @@ public static partial class FusedStep
     }
 
     /// <summary>The backward from the state <see cref="Forward"/> left: the 7 parameter gradients into <c>s.Grads</c>.</summary>
-    public static void Backward(MlpParameters p, FusedStepState s, ReadOnlySpan<long> Xb)
+    public static void Backward(MlpParameters p, LoopStepState s, ReadOnlySpan<long> Xb)
     {
         var m = Memory(p, s);
         var g = s.Grads;
@@ -57,9 +57,9 @@ public static partial class FusedStep
         EmbeddingBackward(s.F.dembcat, Xb, dm.C, s.NEmbd);
     }
 
-    private static MlpMemory Memory(MlpParameters p, FusedStepState s) => ReferenceEquals(p, s.Parameters.Tensors)
+    private static MlpMemory Memory(MlpParameters p, LoopStepState s) => ReferenceEquals(p, s.Parameters.Tensors)
         ? s.Parameters
-        : throw new ArgumentException("the state was made for other parameters: make a FusedStepState for these", nameof(p));
+        : throw new ArgumentException("the state was made for other parameters: make a LoopStepState for these", nameof(p));
 
     /// <summary><c>emb = C[Xb]</c>, written straight into <c>embcat</c>'s (n, block_size·n_embd) layout.</summary>
     private static void EmbeddingForward(ReadOnlySpan<float> C, ReadOnlySpan<long> Xb, Span<float> embcat, int nEmbd)
@@ -85,7 +85,7 @@ public static partial class FusedStep
     /// Two passes over the batch: the sums, then the differences and their squares; the last pass writes bnraw and
     /// hpreact (into h, which tanh then overwrites).
     /// </summary>
-    private static void BatchNormTanhForward(MlpMemory p, FusedStepState s)
+    private static void BatchNormTanhForward(MlpMemory p, LoopStepState s)
     {
         int n = s.N, nh = s.NHidden;
         var f = s.F;
@@ -99,7 +99,7 @@ public static partial class FusedStep
         }
         TensorPrimitives.Multiply(bnmeani, 1f / n, bnmeani);
         for (int i = 0; i < n; i++) SubtractSquare(hprebn.Slice(i * nh, nh), bnmeani, bnraw.Slice(i * nh, nh), bnvar, first: i == 0);
-        for (int j = 0; j < nh; j++) bnvar_inv[j] = 1f / MathF.Sqrt(bnvar[j] / (n - 1) + (float)ChunkedForward.BnEps);
+        for (int j = 0; j < nh; j++) bnvar_inv[j] = 1f / MathF.Sqrt(bnvar[j] / (n - 1) + (float)StepByStepForward.BnEps);
         for (int i = 0; i < n; i++) ScaleShift(bnraw.Slice(i * nh, nh), bnvar_inv, bngain, bnbias, h.Slice(i * nh, nh));
         Tanh(h, h);
     }
@@ -108,7 +108,7 @@ public static partial class FusedStep
     /// dhpreact = (1 − h²)·dh; dbnbias = Σ dhpreact; dbngain = Σ dhpreact·bnraw; and Exercise 3's fused batchnorm
     /// backward: dhprebn = bngain·bnvar_inv/n · (n·dhpreact − dbnbias − n/(n−1)·bnraw·dbngain); then db1 = Σ dhprebn.
     /// </summary>
-    private static void BatchNormTanhBackward(MlpMemory p, FusedStepState s)
+    private static void BatchNormTanhBackward(MlpMemory p, LoopStepState s)
     {
         int n = s.N, nh = s.NHidden;
         var f = s.F;

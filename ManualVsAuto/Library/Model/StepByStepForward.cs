@@ -10,7 +10,7 @@ public sealed record ForwardState(
     Tensor logprobs, Tensor loss);
 
 /// <summary>The lecture's forward pass, cut into small steps so each one's gradient can be checked.</summary>
-public static class ChunkedForward
+public static class StepByStepForward
 {
     public const double BnEps = 1e-5;
 

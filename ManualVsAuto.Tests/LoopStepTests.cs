@@ -7,9 +7,9 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Tests;
 
-/// <summary>The fast manual step (<see cref="FusedStep"/>) against the readable references: the step-by-step chain
+/// <summary>The fast manual step (<see cref="LoopStep"/>) against the readable references: the step-by-step chain
 /// of <c>Backward/</c> on one batch (the autograd trainer over a few hundred steps is in <see cref="TrainingStepTests"/>).</summary>
-public class FusedStepTests
+public class LoopStepTests
 {
     private static readonly ManualVsAuto.Data.Examples Train = LectureFixture.Split.Train;
 
@@ -22,13 +22,13 @@ public class FusedStepTests
     {
         using var scope = NewDisposeScope();
         var p = MlpParameters.Init(new MlpConfig(NEmbd: 1, BlockSize: 1, NHidden: 1_000_000), new Generator(1));
-        using var trainer = new FusedTrainer(p);
+        using var trainer = new LoopStepTrainer(p);
         var rows = trainer.Verify(tensor(new long[] { 3, 5, 8, 1 }).view(4, 1), tensor(new long[] { 7, 0, 2, 9 }));
         Assert.Equal(7, rows.Count);
         Assert.All(rows.Where(r => r.Name != "b1"), r => Assert.True(r.Passed, SharedReportText.Detail(r)));
     }
 
-    /// <summary>What the step computes on the lecture's batch against <see cref="ChainBackward"/>'s chain: the loss,
+    /// <summary>What the step computes on the lecture's batch against <see cref="StepByStepBackward"/>'s chain: the loss,
     /// the fused rows (dlogits, dhprebn) by allclose as the check report judges them, the 7 parameter gradients by
     /// the verifier's tolerance (b1's true gradient is 0, both sides are rounding noise). The biased-variance
     /// mistake fails the same comparison, so it is not vacuous.</summary>
@@ -41,14 +41,14 @@ public class FusedStepTests
         var g = new Generator(MlpConfig.LectureSeed);
         var p = MlpParameters.Init(new MlpConfig(), g);
         var (Xb, Yb) = Minibatch.Draw(Train, 32, g);
-        var f = ChunkedForward.Run(p, Xb, Yb, null);
-        var chain = ChainBackward.Run(p, f, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
+        var f = StepByStepForward.Run(p, Xb, Yb, null);
+        var chain = StepByStepBackward.Run(p, f, Xb, Yb).ToDictionary(m => m.Name, m => m.Grad);
 
         var q = p.Copy(requiresGrad: false);
-        using var s = new FusedStepState(q, 32);
-        float loss = FusedStep.Forward(q, s, FusedStep.Longs(Xb), FusedStep.Longs(Yb));
+        using var s = new LoopStepState(q, 32);
+        float loss = LoopStep.Forward(q, s, LoopStep.Longs(Xb), LoopStep.Longs(Yb));
         if (biasedVariance) s.bnvar_inv.mul_(Math.Sqrt(32 / 31.0));
-        FusedStep.Backward(q, s, FusedStep.Longs(Xb));
+        LoopStep.Backward(q, s, LoopStep.Longs(Xb));
 
         Assert.Equal(f.loss.item<float>(), loss, 1e-6f);
         Assert.True(s.dlogits.allclose(chain["logits"]), "dlogits");
@@ -75,13 +75,13 @@ public class FusedStepTests
         for (int i = 0; i < 1500; i++) x.Add(MathF.Pow(2, -30 + i * 0.02f));
         var xs = x.ToArray();
         var ys = new float[xs.Length];
-        FusedStep.Tanh(xs, ys);
+        LoopStep.Tanh(xs, ys);
         int worst = xs.Select((v, i) => Math.Abs(BitConverter.SingleToInt32Bits((float)Math.Tanh(v)) - BitConverter.SingleToInt32Bits(ys[i]))).Max();
         Assert.InRange(worst, 0, 2);
 
         float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 20f, -20f];
         var t = new float[special.Length];
-        FusedStep.Tanh(special, t);
+        LoopStep.Tanh(special, t);
         Assert.True(float.IsNaN(t[0]));
         Assert.Equal([1f, -1f, 0f, 1f, -1f], t[1..3].Concat(t[3..4]).Concat(t[5..]).ToArray());
         Assert.True(float.IsNegative(t[4]) && t[4] == 0f, "tanh(−0) = −0");
@@ -93,7 +93,7 @@ public class FusedStepTests
     {
         float[] x = [0.3f, -0.49f, 0.51f, 2.5f, -7f, 0.01f, 1f, -0.75f, 0.3f, -0.49f, 0.51f];
         var y = new float[x.Length];
-        FusedStep.Tanh(x, y);
+        LoopStep.Tanh(x, y);
         Assert.Equal(y[..3], y[8..]);
     }
 }

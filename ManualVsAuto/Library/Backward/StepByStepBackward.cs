@@ -5,11 +5,12 @@ using F = TorchSharp.torch.nn.functional;
 namespace ManualVsAuto.Backward;
 
 /// <summary>
-/// Exercise 1: backprop through every intermediate by hand, in the lecture's order, reading no .grad: the
-/// step-by-step chain (the fused formulas of Exercises 2 and 3 are <see cref="FusedBackward"/> and <see cref="FusedStep"/>).
-/// Each line mirrors a forward step; a variable used twice gets its gradient accumulated (+=).
+/// Exercise 1: backprop through every intermediate by hand, in the lecture's order, reading no .grad. Each line
+/// mirrors a step of <see cref="StepByStepForward"/>; a variable used twice gets its gradient accumulated (+=).
+/// The MLP's first of three backward forms: step by step (this), one formula per exercise (<see cref="FusedBackward"/>),
+/// loops over memory (<see cref="LoopStep"/>); held equal by ExerciseOneTests, FusedTests and LoopStepTests.
 /// </summary>
-public static class ChainBackward
+public static class StepByStepBackward
 {
     /// <summary>The 26 gradients, named as the tensors they belong to, in the lecture's cmp order.</summary>
     /// <param name="edit">
@@ -56,7 +57,7 @@ public static class ChainBackward
         var dbndiff = dbnraw * f.bnvar_inv;
         var dbnvar_inv = L("bnvar_inv", (f.bndiff * dbnraw).sum(0, keepdim: true));
         // bnvar_inv = (bnvar + eps)**-0.5
-        var dbnvar = L("bnvar", -0.5 * (f.bnvar + ChunkedForward.BnEps).pow(-1.5) * dbnvar_inv);
+        var dbnvar = L("bnvar", -0.5 * (f.bnvar + StepByStepForward.BnEps).pow(-1.5) * dbnvar_inv);
         // bnvar = 1/(n-1) * bndiff2.sum(0)
         var dbndiff2 = L("bndiff2", (1.0 / (n - 1)) * dbnvar.expand_as(f.bndiff2));
         // bndiff2 = bndiff**2: the second path into bndiff

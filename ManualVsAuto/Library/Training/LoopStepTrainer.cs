@@ -7,19 +7,19 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace ManualVsAuto.Training;
 
 /// <summary>
-/// Exercise 4's training step on the manual backward, the fused one (<see cref="FusedStep"/>), then SGD: no
+/// Exercise 4's training step on the manual backward, as loops over memory (<see cref="LoopStep"/>), then SGD: no
 /// autograd graph is built (the parameters do not require gradients) and no <c>backward()</c> is called.
 /// </summary>
-public sealed class FusedTrainer : IObservableTrainer
+public sealed class LoopStepTrainer : IObservableTrainer
 {
-    private readonly Dictionary<long, FusedStepState> states = []; // per batch size: one entry in practice
+    private readonly Dictionary<long, LoopStepState> states = []; // per batch size: one entry in practice
     private readonly BackwardPass backward;
 
     /// <param name="parameters">Contiguous float32 CPU tensors, updated in place; their <c>requires_grad</c> is switched off.</param>
-    /// <param name="backward">The backward pass; <see cref="FusedStep.Backward"/> unless a test swaps in a broken one.</param>
-    public FusedTrainer(MlpParameters parameters, BackwardPass? backward = null)
+    /// <param name="backward">The backward pass; <see cref="LoopStep.Backward"/> unless a test swaps in a broken one.</param>
+    public LoopStepTrainer(MlpParameters parameters, BackwardPass? backward = null)
     {
-        this.backward = backward ?? FusedStep.Backward;
+        this.backward = backward ?? LoopStep.Backward;
         foreach (var t in parameters.All) t.requires_grad_(false);
         Parameters = parameters;
     }
@@ -65,19 +65,19 @@ public sealed class FusedTrainer : IObservableTrainer
     /// as new tensors. Changes nothing.</summary>
     public MlpParameters Gradients(Tensor Xb, Tensor Yb) => Run(Xb, Yb, out _).Grads.Map(g => g.clone());
 
-    private FusedStepState Run(Tensor Xb, Tensor Yb, out float loss)
+    private LoopStepState Run(Tensor Xb, Tensor Yb, out float loss)
     {
         int n = (int)Xb.size(0);
-        if (!states.TryGetValue(n, out var s)) states[n] = s = new FusedStepState(Parameters, n);
-        var x = FusedStep.Longs(Xb);
-        loss = FusedStep.Forward(Parameters, s, x, FusedStep.Longs(Yb));
+        if (!states.TryGetValue(n, out var s)) states[n] = s = new LoopStepState(Parameters, n);
+        var x = LoopStep.Longs(Xb);
+        loss = LoopStep.Forward(Parameters, s, x, LoopStep.Longs(Yb));
         backward(Parameters, s, x);
         return s;
     }
 
     /// <summary>SGD, the lecture's <c>p.data += -lr * p.grad</c>: <c>p += scale·grad</c> for each parameter (scale = −lr),
     /// a loop over the tensors' memory.</summary>
-    private static void Update(FusedStepState s, float scale)
+    private static void Update(LoopStepState s, float scale)
     {
         var p = s.Parameters.All;
         var g = s.GradMemory.All;

@@ -5,14 +5,14 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Backward;
 
 /// <summary>
-/// Every tensor <see cref="FusedStep"/> reads or writes for one batch size, made once: the forward's intermediates
+/// Every tensor <see cref="LoopStep"/> reads or writes for one batch size, made once: the forward's intermediates
 /// by the lecture's names, the backward's <c>d&lt;name&gt;</c>, the 7 parameter gradients, and the transposed views
 /// the matmuls take. The step writes into them in place (libtorch's <c>addmm_</c> with beta 0 for the matmuls,
 /// loops over <see cref="Floats"/> for the rest), so a step allocates nothing but its loss.
 /// </summary>
-public sealed class FusedStepState : IDisposable
+public sealed class LoopStepState : IDisposable
 {
-    public FusedStepState(MlpParameters p, int n)
+    public LoopStepState(MlpParameters p, int n)
     {
         if (n < 2) throw new ArgumentOutOfRangeException(nameof(n), n, "the batch variance divides by n-1: n must be at least 2");
         foreach (var (name, t) in p.Named)
@@ -61,7 +61,7 @@ public sealed class FusedStepState : IDisposable
     /// <summary>The intermediates' memory, by the lecture's names.</summary>
     internal Memory F { get; }
 
-    internal sealed class Memory(FusedStepState s)
+    internal sealed class Memory(LoopStepState s)
     {
         private readonly FloatMemory Embcat = new(s.embcat), Hprebn = new(s.hprebn), Bnmeani = new(s.bnmeani), Bnvar = new(s.bnvar),
             Bnvar_inv = new(s.bnvar_inv), Bnraw = new(s.bnraw), H = new(s.h), Logits = new(s.logits), Dlogits = new(s.dlogits),
