@@ -5,10 +5,10 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Checking;
 
-/// <summary>Exercise 1 end to end: init, one minibatch, the chunked forward, autograd, the manual backward, cmp.</summary>
 /// <summary>A manual backward of the lecture's MLP: the gradients by tensor name, in backward order.</summary>
 public delegate IReadOnlyList<(string Name, Tensor Grad)> StepByStepBackwardFunction(MlpParameters p, ForwardState f, Tensor Xb, Tensor Yb);
 
+/// <summary>Exercise 1 end to end: init, one minibatch, the chunked forward, autograd, the manual backward, cmp.</summary>
 public static class LectureCheck
 {
     /// <summary>

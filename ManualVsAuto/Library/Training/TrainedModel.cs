@@ -34,16 +34,14 @@ public interface ITrainedModel
 public sealed record LayerInference(Sequential Model, int BlockSize) : ITrainedModel
 {
     /// <summary>
-    /// Rows per forward: a training minibatch's worth, so every tensor is the size a training step's is (≤ 64 KiB for the
-    /// WaveNet), and memory stays as flat as in training. Bigger chunks made the heap grow without bound: libtorch's
-    /// freed tensors above glibc's 128 KiB mmap threshold raise that threshold, and the heap then kept the larger chunks'
-    /// tensors. Measured on `train --model wavenet --steps 2000` (peak RSS): 16,384 rows 745 MiB, 1,024 rows 1.9 GB, 128 rows 2.0 GB,
-    /// 64 rows 232 MiB, 32 rows 218 MiB (training alone 215 MiB); 32 rows was also the fastest.
+    /// Rows per forward: a training minibatch's worth, so every tensor is the size a training step's is and memory
+    /// stays as flat as in training (bigger chunks raise glibc's mmap threshold and the heap keeps them: the CLI
+    /// manual's speed section has the measurements).
     /// </summary>
     public const int Chunk = 32;
 
-    /// <summary>Chunks between two <see cref="ProcessMemory.TrimNativeHeap"/>s (in <see cref="Inference.Chunks"/>): without them glibc's heap grew by ≈ 270 KiB
-    /// of free space per chunk, to ≈ 900 MiB over one evaluation; trimmed every 64 chunks it stays within ≈ 100 MiB of training's.</summary>
+    /// <summary>Chunks between two <see cref="ProcessMemory.TrimNativeHeap"/>s (in <see cref="Inference.Chunks"/>): without
+    /// them glibc's heap keeps growing with free space over one evaluation.</summary>
     public const int TrimEvery = 64;
 
     public double SplitLoss(Examples split)

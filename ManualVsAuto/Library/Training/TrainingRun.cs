@@ -95,7 +95,7 @@ public sealed class TrainingRun : IDisposable
         return (new LayerInference(net, Settings.BlockSize), ToCheckpoint(bn));
     }
 
-    /// <summary>Stores a step's loss in the history by writing into the buffer's memory (select + copy_ cost ≈ 5 µs a step).</summary>
+    /// <summary>Stores a step's loss in the history by writing into the buffer's memory (no TorchSharp call per step).</summary>
     public void RecordLoss(int step, Tensor loss) => MemoryMarshal.Cast<byte, float>(LossBuffer.bytes)[step] = loss.item<float>();
 
     /// <summary>The losses of the steps done so far.</summary>

@@ -79,7 +79,7 @@ public sealed class BatchNorm1d : Layer
     }
 
     /// <summary><c>running.mul_(1 − momentum).add_(momentum·batch)</c> in one loop over C floats, each product and the
-    /// sum rounded to float32 as those libtorch ops round them (8 calls took ≈ 13 µs). A float64 batch (float64 copies of
+    /// sum rounded to float32 as those libtorch ops round them, in one call instead of eight. A float64 batch (float64 copies of
     /// the parameters) is rounded to float32 first.</summary>
     private void MoveRunning(Tensor running, Tensor batch)
     {
@@ -124,8 +124,8 @@ public sealed class BatchNorm1d : Layer
 
     /// <summary>
     /// <c>x.var(dims, unbiased: true, keepdim: true)</c>, bit for bit: libtorch's CPU kernel runs Welford's algorithm
-    /// in double, row by row, one scalar division per element (≈ 125 µs for (32, 4, 128)); the same arithmetic
-    /// vectorised over the channels takes ≈ 15 µs. Only for float32 or float64 input that needs no graph (the manual
+    /// in double, row by row, one scalar division per element; the same arithmetic vectorised over the channels is
+    /// several times faster. Only for float32 or float64 input that needs no graph (the manual
     /// backward, checks and finite differences that only look); autograd's graph needs libtorch's own <c>var</c>.
     /// </summary>
     private static Tensor BatchVariance(Tensor x, long[] dims)
