@@ -80,13 +80,9 @@ public sealed class ManualLayerTrainer : LayerTrainer
     private Tensor Step(Tensor Xb, Tensor Yb, double lr, Tensor[]? outs, Tensor[]? douts)
     {
         var loss = Backward(Xb, Yb, ForwardMode.Train, outs, douts);
-        // The lecture's update, p.data += -lr * p.grad: libtorch's add_(grad, alpha: −lr) (what optim.SGD does) is one
-        // fused multiply-add per element; the same loop over each parameter's memory saves 16 calls into libtorch.
+        // As optim.SGD rounds (the autograd baseline's optimiser), in a loop over each parameter's memory: no call into libtorch.
         foreach (var p in parameters)
-        {
-            var value = LoopStepState.Floats(p.Value);
-            TensorPrimitives.FusedMultiplyAdd(LoopStepState.Floats(p.Grad!), (float)-lr, value, value);
-        }
+            SgdUpdate.AsOptimSgd(LoopStepState.Floats(p.Value), LoopStepState.Floats(p.Grad!), (float)lr);
         return loss;
     }
 

@@ -36,7 +36,7 @@ public sealed class LoopStepTrainer : IObservableTrainer
     public Tensor Step(Tensor Xb, Tensor Yb, double lr)
     {
         var s = Run(Xb, Yb, out float loss);
-        Update(s, (float)-lr);
+        Update(s, (float)lr);
         return tensor(loss);
     }
 
@@ -75,13 +75,12 @@ public sealed class LoopStepTrainer : IObservableTrainer
         return s;
     }
 
-    /// <summary>SGD, the lecture's <c>p.data += -lr * p.grad</c>: <c>p += scale·grad</c> for each parameter (scale = −lr),
-    /// a loop over the tensors' memory.</summary>
-    private static void Update(LoopStepState s, float scale)
+    /// <summary>SGD as the lecture writes it, <c>p.data += -lr * p.grad</c>, for each parameter.</summary>
+    private static void Update(LoopStepState s, float lr)
     {
         var p = s.Parameters.All;
         var g = s.GradMemory.All;
-        for (int k = 0; k < p.Length; k++) TensorPrimitives.MultiplyAdd(g[k].Span, scale, p[k].Span, p[k].Span);
+        for (int k = 0; k < p.Length; k++) SgdUpdate.AsLecture(p[k].Span, g[k].Span, lr);
     }
 
     public void Dispose()
