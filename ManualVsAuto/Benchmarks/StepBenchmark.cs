@@ -120,6 +120,24 @@ public abstract class StepBenchmark
         ManualTrainer.Step(Xb, Yb, Lr);
     }
 
+    /// <summary>The manual step as <c>train --diagnostics</c> samples it: the same step handing out its activity, then
+    /// <see cref="TrainingDiagnostics.Record"/> of it. Its excess over <see cref="Manual"/> is a sample's cost.</summary>
+    [Benchmark(Description = "manual step, sampled by --diagnostics")]
+    public void ManualSampled()
+    {
+        using var scope = NewDisposeScope();
+        ((IObservableTrainer)ManualTrainer).Step(Xb, Yb, Lr, out var activity);
+        diagnostics.Record(0, activity);
+    }
+
+    /// <summary>The steps <c>train --model</c> runs by default, whose <see cref="TrainingDiagnostics.DefaultEvery"/>
+    /// is the sampling the benchmark's per-step share assumes.</summary>
+    public static int DefaultSteps(Type benchmark) => ((StepBenchmark)Activator.CreateInstance(benchmark)!).DefaultTrainingSteps;
+
+    private int DefaultTrainingSteps => TrainingSettings.LectureDefaults(Model).Steps;
+
+    private readonly TrainingDiagnostics diagnostics = new(1);
+
     [Benchmark(Description = "matmul floor")]
     public void MatmulFloor()
     {

@@ -8,6 +8,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ManualVsAuto.Benchmarks;
 using ManualVsAuto.Model;
+using ManualVsAuto.Training;
 
 namespace ManualVsAuto.Cli;
 
@@ -80,14 +81,17 @@ public static class BenchmarkCommand
             {
                 double? manual = Mean(type, nameof(StepBenchmark.Manual), threads), floor = Mean(type, nameof(StepBenchmark.MatmulFloor), threads);
                 double? layers = Mean(type, nameof(StepBenchmark.Autograd), threads), composite = Mean(type, nameof(StepBenchmark.AutogradComposite), threads);
-                double? loop = Mean(type, "Loop", threads);
+                double? loop = Mean(type, "Loop", threads), sampled = Mean(type, nameof(StepBenchmark.ManualSampled), threads);
+                int every = TrainingDiagnostics.DefaultEvery(StepBenchmark.DefaultSteps(type));
+                double? sampleShare = (sampled - manual) / every / manual;
                 double flops = Flops(type);
                 double? flopFloor = gflops is { } g ? flops / g / 1e3 : null;
                 lines.Add(string.Create(CultureInfo.InvariantCulture,
                     $"{name} ({threads} thread{(threads == 1 ? "" : "s")}): manual/floor {R(manual / floor)} · loop/step {R(loop / manual)} · " +
                     $"manual/autograd {R(manual / layers)} (layers) {R(manual / composite)} (composite ops) · manual/FLOP floor {R(manual / flopFloor)} — " +
                     $"manual {U(manual)}, matmul floor {U(floor)}, FLOP floor {U(flopFloor)} ({flops / 1e6:F1} MFLOP at {gflops:F1} GFLOP/s), " +
-                    $"loop {U(loop)}/step, autograd {U(layers)} (layers) {U(composite)} (composite ops)"));
+                    $"loop {U(loop)}/step, autograd {U(layers)} (layers) {U(composite)} (composite ops); " +
+                    $"a step sampled by --diagnostics {U(sampled)}, {P(sampleShare)} per step at the default (every {every} steps)"));
             }
         }
         return lines;
@@ -109,6 +113,8 @@ public static class BenchmarkCommand
     }
 
     private static string R(double? ratio) => ratio is { } x ? x.ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+
+    private static string P(double? share) => share is { } x ? (100 * x).ToString("F2", CultureInfo.InvariantCulture) + " %" : "n/a";
 
     private static string U(double? us) => us is { } x ? x.ToString("F1", CultureInfo.InvariantCulture) + " µs" : "n/a";
 

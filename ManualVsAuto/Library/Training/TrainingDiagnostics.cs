@@ -29,7 +29,7 @@ public sealed record DiagnosticSample(int Step, double Lr, IReadOnlyList<Activat
 /// Part 3's look inside the training, for any net whose trainer is an <see cref="IObservableTrainer"/>: every
 /// <see cref="Every"/> steps (and at the last step) the step's own layer outputs and gradients are summarised —
 /// the Tanh layers' activations, every layer's output gradient, each 2-D weight's gradient and grad:data ratio,
-/// every parameter's update:data ratio. A sample costs a few reductions per layer; memory grows by one small record
+/// every parameter's update:data ratio. A sample copies each of those tensors once, as float64; memory grows by one small record
 /// per sample (histograms are kept for the latest sample only).
 /// </summary>
 public sealed class TrainingDiagnostics(int every)
@@ -57,46 +57,74 @@ public sealed class TrainingDiagnostics(int every)
     /// <summary>Summarises one step's activity (right after the step, before its tensors are gone).</summary>
     public DiagnosticSample Record(int step, StepActivity a)
     {
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
         var activations = a.Layers.Where(l => l.Kind == "Tanh" && l.Out is not null).Select(l =>
         {
-            var t = l.Out!.detach();
-            int saturated = (int)(t.abs() > SaturationLevel).sum().item<long>();
-            return new ActivationStats(l.Name, Item(t.mean()), Item(t.std()), saturated, t.numel(), HistogramOf(t));
+            var x = Values.Of(l.Out!);
+            return new ActivationStats(l.Name, x.Mean, x.Std, x.CountAbove(SaturationLevel), x.Count, x.Histogram());
         }).ToList();
         var gradients = a.Layers.Select(l =>
         {
-            var t = l.DOut.detach();
-            return new GradientStats(l.Name, l.Kind, Item(t.mean()), Item(t.std()), HistogramOf(t));
+            var x = Values.Of(l.DOut);
+            return new GradientStats(l.Name, l.Kind, x.Mean, x.Std, x.Histogram());
         }).ToList();
-        var weights = a.Parameters.Where(p => p.Value.dim() == 2).Select(p =>
-        {
-            var (t, v) = (p.Grad.detach(), p.Value.detach());
-            var std = t.std();
-            return new WeightStats(p.Name, p.Value.shape, Item(t.mean()), Item(std), Item(std / v.std()), HistogramOf(t));
-        }).ToList();
-        var updates = a.Parameters.Select(p =>
-            new UpdateRatio(p.Name, (int)p.Value.dim(), Item(((a.Lr * p.Grad.detach()).std() / p.Value.detach().std()).log10()))).ToList();
+        var stats = a.Parameters.Select(p => (P: p, Grad: Values.Of(p.Grad), Data: Values.Of(p.Value))).ToList();
+        var weights = stats.Where(s => s.P.Value.dim() == 2)
+            .Select(s => new WeightStats(s.P.Name, s.P.Value.shape, s.Grad.Mean, s.Grad.Std, s.Grad.Std / s.Data.Std, s.Grad.Histogram())).ToList();
+        // (lr·grad).std() is lr·grad.std() up to rounding: the std is computed once.
+        var updates = stats.Select(s => new UpdateRatio(s.P.Name, (int)s.P.Value.dim(), Math.Log10(a.Lr * s.Grad.Std / s.Data.Std))).ToList();
         if (samples.Count > 0) samples[^1] = WithoutHistograms(samples[^1]);
         var sample = new DiagnosticSample(step, a.Lr, activations, gradients, weights, updates);
         samples.Add(sample);
         return sample;
     }
 
-    /// <summary>torch.histogram(t, density=True) over the values' range, in float64.</summary>
-    private static Histogram HistogramOf(Tensor t)
+    /// <summary>A tensor's values copied once into float64, and part 3's statistics of them: one copy per tensor
+    /// instead of a libtorch reduction (and its dispatch) per statistic.</summary>
+    private sealed class Values
     {
-        var x = t.reshape(-1).to_type(ScalarType.Float64);
-        double lo = x.min().item<double>(), hi = x.max().item<double>();
-        if (!double.IsFinite(lo) || !double.IsFinite(hi)) return new Histogram([], []);
-        if (hi <= lo) (lo, hi) = (lo - 0.5, hi + 0.5); // torch widens a single value's range too
-        double width = (hi - lo) / Bins, total = x.numel();
-        var bin = ((x - lo) / width).floor_().clamp_(0, Bins - 1).to_type(ScalarType.Int64); // the top edge goes in the last bin
-        var counts = bin.bincount(null, Bins).to_type(ScalarType.Float64).data<double>().ToArray();
-        return new Histogram(
-            Enumerable.Range(0, Bins).Select(i => lo + (i + 0.5) * width).ToArray(),
-            counts.Select(c => c / (total * width)).ToArray());
+        private readonly double[] x;
+
+        private Values(double[] x)
+        {
+            this.x = x;
+            if (x.Length == 0) return;
+            double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+            foreach (double v in x) { sum += v; min = Math.Min(min, v); max = Math.Max(max, v); }
+            Mean = sum / x.Length;
+            double ss = 0;
+            foreach (double v in x) ss += (v - Mean) * (v - Mean);
+            Std = x.Length > 1 ? Math.Sqrt(ss / (x.Length - 1)) : double.NaN; // unbiased, as torch.std
+            (Min, Max) = (min, max);
+        }
+
+        public static Values Of(Tensor t)
+        {
+            using var _ = no_grad();
+            using var x = t.detach().reshape(-1).to_type(ScalarType.Float64).cpu();
+            return new Values(x.data<double>().ToArray());
+        }
+
+        public long Count => x.Length;
+        public double Mean { get; } = double.NaN;
+        public double Std { get; } = double.NaN;
+        public double Min { get; }
+        public double Max { get; }
+
+        public int CountAbove(double level) => x.Count(v => Math.Abs(v) > level);
+
+        /// <summary>torch.histogram(t, density=True) over the values' range.</summary>
+        public Histogram Histogram()
+        {
+            double lo = Min, hi = Max;
+            if (x.Length == 0 || !double.IsFinite(lo) || !double.IsFinite(hi)) return new Histogram([], []);
+            if (hi <= lo) (lo, hi) = (lo - 0.5, hi + 0.5); // torch widens a single value's range too
+            double width = (hi - lo) / Bins;
+            var counts = new double[Bins];
+            foreach (double v in x) counts[Math.Clamp((int)Math.Floor((v - lo) / width), 0, Bins - 1)]++; // the top edge goes in the last bin
+            return new Histogram(
+                Enumerable.Range(0, Bins).Select(i => lo + (i + 0.5) * width).ToArray(),
+                counts.Select(c => c / (x.Length * width)).ToArray());
+        }
     }
 
     private static DiagnosticSample WithoutHistograms(DiagnosticSample s) => s with
@@ -105,6 +133,4 @@ public sealed class TrainingDiagnostics(int every)
         Gradients = s.Gradients.Select(x => x with { Histogram = null }).ToList(),
         Weights = s.Weights.Select(x => x with { Histogram = null }).ToList(),
     };
-
-    private static double Item(Tensor t) => t.to_type(ScalarType.Float64).item<double>();
 }
