@@ -37,7 +37,7 @@ internal sealed record ElementStats(
     }
 
     internal static double[] ToDoubles(Tensor t) =>
-        t.to_type(ScalarType.Float64).contiguous().cpu().data<double>().ToArray();
+        t.numel() == 0 ? [] : t.to_type(ScalarType.Float64).contiguous().cpu().data<double>().ToArray();
 
     private static long[] Unravel(long flat, long[] shape)
     {

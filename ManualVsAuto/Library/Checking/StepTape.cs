@@ -25,12 +25,17 @@ internal sealed class StepTape
 
     public bool TryGet(string name, out Tensor t) => tracked.TryGetValue(name, out t!);
 
-    public Tensor this[string name] => tracked.TryGetValue(name, out var t)
+    public Tensor this[string name] => name is null
+        ? throw new GradientCheckException("a step read a tensor by the name null.")
+        : tracked.TryGetValue(name, out var t)
         ? t
         : throw new GradientCheckException($"'{name}' was never tracked; tracked are: {string.Join(", ", tracked.Keys)}.");
 
     public void Track(string name, Tensor t)
     {
+        RequireName(name, "Track");
+        if (t is null) throw new GradientCheckException($"Track(\"{name}\", …) was given null instead of a tensor.");
+        if (t.IsInvalid) throw new GradientCheckException($"Track(\"{name}\", …) was given a disposed tensor.");
         if (!t.requires_grad)
             throw new GradientCheckException($"'{name}' does not require a gradient: it is not on an autograd path.");
         if (tracked.ContainsKey(name)) throw new GradientCheckException($"'{name}' is tracked twice.");
@@ -41,6 +46,7 @@ internal sealed class StepTape
     /// <summary>Runs <paramref name="f"/>, recording the tracked names it reads, and tracks its value.</summary>
     public Tensor Step(string name, StepFunction f)
     {
+        RequireName(name, "Step");
         if (tracked.ContainsKey(name)) throw new GradientCheckException($"'{name}' is tracked twice.");
         var inputs = new List<string>();
         var t = f(n =>
@@ -52,6 +58,12 @@ internal sealed class StepTape
         Track(name, t);
         steps.Add(new StepRecord(name, inputs, f));
         return t;
+    }
+
+    private static void RequireName(string name, string method)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new GradientCheckException($"{method} needs a name: got {(name is null ? "null" : $"\"{name}\"")}.");
     }
 
     /// <summary>The steps that read <paramref name="name"/>.</summary>

@@ -30,6 +30,12 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
     /// </summary>
     public GradientRow Judge(string name, Tensor manual, string? label = null, bool expectExact = true, string? from = null)
     {
+        if (name is null) throw new GradientCheckException("Compare needs the name of a tracked tensor: got null.");
+        if (manual is null) throw new GradientCheckException($"Compare(\"{name}\", …) was given null instead of a manual gradient.");
+        if (manual.IsInvalid) throw new GradientCheckException($"Compare(\"{name}\", …) was given a disposed manual gradient.");
+        string rowName = label ?? name;
+        if (judged.Any(j => j.Row.Name == rowName))
+            throw new GradientCheckException($"'{rowName}' is compared twice: each row is compared once (give another label to compare a second formula).");
         if (from is not null) _ = tape[from];
         var row = Cmp.Compare(label ?? name, manual, tape[name]) with { ExpectExact = expectExact };
         if (row.Verdict is Verdict.Wrong or Verdict.Approximate) row = Decide(name, row, manual, from);
