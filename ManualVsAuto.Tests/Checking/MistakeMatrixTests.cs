@@ -22,7 +22,7 @@ public class MistakeMatrixTests
     public static StepByStepBackwardFunction With(string line, Func<Line, Tensor> wrong) =>
         (p, f, Xb, Yb) => StepByStepBackward.Run(p, f, Xb, Yb, (name, d, so) => name == line ? wrong(new Line(p, f, Xb, d, so)) : d);
 
-    private static readonly Dictionary<string, Func<Line, Tensor>> Mistakes = new()
+    internal static readonly Dictionary<string, Func<Line, Tensor>> Mistakes = new()
     {
         ["factor of n at logprobs"] = l => l.D * l.N,
         ["n vs n-1 at bndiff2"] = l => (1.0 / l.N) * l.So["bnvar"].expand_as(l.F.bndiff2),
@@ -44,7 +44,7 @@ public class MistakeMatrixTests
     };
 
     /// <summary>Expected cause (as in the summary) by mistake kind.</summary>
-    private static string Cause(string kind) => kind switch
+    internal static string Cause(string kind) => kind switch
     {
         "sign error" => "a sign error",
         "factor of n" => "a factor of n",
@@ -57,7 +57,7 @@ public class MistakeMatrixTests
     };
 
     /// <summary>Words the hint must contain, by mistake kind.</summary>
-    private static string HintWords(string kind) => kind switch
+    internal static string HintWords(string kind) => kind switch
     {
         "missing keepdim" => "keepdim",
         "wrong dimension" => "wrong dimension",
@@ -95,18 +95,19 @@ public class MistakeMatrixTests
     public void AtBatchTwoTheMistakeIsStillFoundOnItsLine(string mistake) => Verify(mistake, 2);
 
     private static CheckReport Run(StepByStepBackwardFunction backward, int batch = 32, ScalarType dtype = ScalarType.Float32,
-        ulong seed = MlpConfig.LectureSeed) =>
-        LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(seed, batch, Dtype: dtype, Numeric: null), backward);
+        ulong seed = MlpConfig.LectureSeed, bool rerunInFloat64 = true) =>
+        LectureCheck.Run(LectureFixture.Split.Train, new CheckSettings(seed, batch, Dtype: dtype, Numeric: null), backward, rerunInFloat64: rerunInFloat64);
 
     [DataTheory]
     [MemberData(nameof(Cases))]
     public void FirstFailingRowIsTheMistakenLineAndLaterRowsInheritIt(string mistake) => Verify(mistake, 32);
 
-    internal static void Verify(string mistake, int batch, ScalarType dtype = ScalarType.Float32, ulong seed = MlpConfig.LectureSeed)
+    internal static void Verify(string mistake, int batch, ScalarType dtype = ScalarType.Float32, ulong seed = MlpConfig.LectureSeed,
+        bool rerunInFloat64 = true)
     {
         var (kind, line) = (mistake[..mistake.LastIndexOf(" at ", StringComparison.Ordinal)], mistake[(mistake.LastIndexOf(" at ", StringComparison.Ordinal) + 4)..]);
         var wrong = kind == "sign error" ? (l => -l.D) : Mistakes[mistake];
-        var report = Run(With(line, wrong), batch, dtype, seed);
+        var report = Run(With(line, wrong), batch, dtype, seed, rerunInFloat64);
         var rows = report.Rows.Take(LectureCheck.StepByStepRowCount).ToList();
 
         var failing = rows.Where(r => !r.Passed).ToList();
@@ -167,13 +168,15 @@ public class MistakeMatrixTests
 
     [DataTheory]
     [MemberData(nameof(CorrectVariants))]
-    public void CorrectVariantsRaiseNoAlarm(string variant, int batch)
+    public void CorrectVariantsRaiseNoAlarm(string variant, int batch) => VerifyCorrect(variant, batch);
+
+    internal static void VerifyCorrect(string variant, int batch, bool rerunInFloat64 = true)
     {
         var backward = variant == "tanh without fma"
             ? With("hpreact", l => (1.0 - l.F.h * l.F.h) * l.So["h"])
             : With("bnvar", l => -0.5 * l.F.bnvar_inv.pow(3) * l.So["bnvar_inv"]);
-        var report = Run(backward, batch);
-        Assert.All(report.Rows, r => Assert.True(r.Passed, $"{r.Name}: {r.VerdictText} {r.Hint}"));
+        var report = Run(backward, batch, rerunInFloat64: rerunInFloat64);
+        Assert.All(report.Rows, r => Assert.True(r.Passed, $"{r.Name}: {r.VerdictText} {r.Hint} {r.Evidence}"));
         Assert.DoesNotContain("mistake", report.Summary);
     }
 }

@@ -42,9 +42,10 @@ public class VerdictTests : IDisposable
         return (check, loss, new() { ["h"] = dh, ["hmean"] = dhmean, ["hpre"] = dhpre, ["b"] = db });
     }
 
-    private static GradientCheck Run(bool missingPath, bool withFloat64)
+    private static GradientCheck Run(bool missingPath, bool withFloat64, bool replay = true)
     {
         var (check, loss, manual) = Centring(ScalarType.Float32, missingPath);
+        check.ReplayInFloat64 = replay;
         check.Backward(loss);
         if (withFloat64)
             check.DecideInFloat64(c64 =>
@@ -72,9 +73,23 @@ public class VerdictTests : IDisposable
     }
 
     [Fact]
-    public void WithoutAFloat64RerunFloat32CannotDecideAndDoesNotPass()
+    public void WithoutARerunTheCheckersOwnFloat64ReplayDecidesTheTrueZero()
     {
         var check = Run(missingPath: false, withFloat64: false);
+        var b = check.Rows.Single(r => r.Name == "b");
+        Assert.Equal(Verdict.RoundingNoise, b.Verdict);
+        Assert.StartsWith("float64 replay:", b.Evidence);
+        check.AssertAllClose();
+        // The neighbouring mistake is not excused by the replay: the missing path is wrong at hpre.
+        var wrong = Run(missingPath: true, withFloat64: false);
+        Assert.Equal((Verdict.Wrong, true), (wrong.Rows.Single(r => r.Name == "hpre").Verdict, wrong.Rows.Single(r => r.Name == "hpre").DecidedLocally));
+        Assert.Equal(["hpre"], wrong.Rows.Single(r => r.Name == "b").InheritsFrom);
+    }
+
+    [Fact]
+    public void WithTheReplaySwitchedOffFloat32CannotDecideAndDoesNotPass()
+    {
+        var check = Run(missingPath: false, withFloat64: false, replay: false);
         var b = check.Rows.Single(r => r.Name == "b");
         Assert.Equal(Verdict.Undecided, b.Verdict);
         Assert.Equal("float32 cannot decide", b.VerdictText);

@@ -15,7 +15,61 @@ internal sealed class Float64Decision
     /// <summary>The float64 forward's tape (with autograd's float64 gradients) and the manual float64 gradients by row label.</summary>
     internal sealed record Float64Side(StepTape Tape, IReadOnlyDictionary<string, Tensor> Manual);
 
+    private Float64Replay? replay;
+
     public bool HasRerun => rerun is not null;
+
+    /// <summary>Whether the checker may replay the steps in float64 itself when there is no rerun (on by default).</summary>
+    public bool ReplayEnabled { get; set; } = true;
+
+    /// <summary>The checker's own float64 replay of the steps, made once, when first needed; null with a rerun or switched off.</summary>
+    public Float64Replay? Replay(StepTape tape)
+    {
+        if (rerun is not null || !ReplayEnabled || tape.Steps.All(s => s.Inputs.Count == 0)) return null; // nothing to replay
+        return replay ??= Float64Replay.Run(tape);
+    }
+
+    /// <summary>
+    /// How far a float32 manual gradient may be from autograd's float64 one, in units of autograd's own float32 error
+    /// (floored at <see cref="FloorUlps"/> float32 ulps of the gradient), and still be float32 rounding: a right formula
+    /// can be much less accurate than autograd's (the lecture's <c>(1 - h*h) * dh</c> at saturated units).
+    /// </summary>
+    public const double RightRatio = 10;
+
+    /// <summary>Beyond this many units, no rounding explains the difference: WRONG. Between the two: undecided.</summary>
+    public const double WrongRatio = 50;
+
+    /// <summary>The floor of autograd's own error, in float32 ulps (2^-24 relative) of the gradient's largest value.</summary>
+    public const double FloorUlps = 4;
+
+    /// <summary>
+    /// The replay's decision on a float32 row that is not allclose, per tensor: rounding noise, right within
+    /// <see cref="RightRatio"/> (approximate — float32 rounding, with the evidence), undecided up to <see cref="WrongRatio"/>,
+    /// or null: wrong, to be located by the caller.
+    /// </summary>
+    public static GradientRow? Replayed(GradientRow row, Tensor manual32, Tensor autograd32, Tensor a64, double upstream)
+    {
+        using var scope = NewDisposeScope();
+        var m = manual32.detach().to_type(ScalarType.Float64);
+        var r = autograd32.detach().to_type(ScalarType.Float64);
+        double a = VerdictEngine.MaxAbs(a64), em = VerdictEngine.MaxAbs(m - a64), ea = VerdictEngine.MaxAbs(r - a64);
+        string Sci(double x) => NumberFormat.Diff(x);
+        double zero = GradientCheck.Float32NoiseFraction * upstream;
+        if (a <= zero && VerdictEngine.MaxAbs(m) <= zero)
+            return VerdictEngine.Passing(row, Verdict.RoundingNoise,
+                $"float64 replay: max|autograd| {Sci(a)} and max|manual| {Sci(m.abs().max().item<double>())}, both ≤ 1e-5 × the upstream gradient's {Sci(upstream)}");
+        double unit = Math.Max(ea, FloorUlps * Math.ScaleB(1, -24) * a);
+        double ratio = unit == 0 ? (em == 0 ? 0 : double.PositiveInfinity) : em / unit;
+        string evidence = $"float64 replay: manual's error {Sci(em)} is {ratio:G3}× autograd float32's own {Sci(ea)} (floor {FloorUlps} ulps of {Sci(a)})";
+        if (ratio <= RightRatio) return VerdictEngine.Passing(row, Verdict.IllConditioned, evidence);
+        if (ratio <= WrongRatio)
+            return row with
+            {
+                Verdict = Verdict.Undecided, DecidedLocally = true, Hint = null, Cause = null,
+                Evidence = evidence + $": between {RightRatio}× (rounding) and {WrongRatio}× (a mistake); DecideInFloat64 with your backward in float64 decides it",
+            };
+        return null;
+    }
 
     public void Use(Func<GradientCheck, Float64Run> run)
     {

@@ -31,6 +31,18 @@ public sealed class GradientCheck : IStepRecorder
     /// </summary>
     public const double UndecidableFraction = 1e-3;
 
+    /// <summary>
+    /// Without steps (plain <see cref="Track"/>) and without float64, a row is undecided only if its difference is also
+    /// within this fraction of its own largest value (or the row could be a true 0); beyond, it is wrong.
+    /// </summary>
+    public const double UndecidableOwnFraction = 1e-2;
+
+    /// <summary>
+    /// Without a float64 side, a float32 gradient no larger than this fraction of the upstream scale could be a true
+    /// gradient of 0 (a hundred float32 ulps): no mistake signature is read into it.
+    /// </summary>
+    public const double Float32NoiseFraction = 1e-5;
+
     private readonly StepTape tape = new();
     private readonly Float64Decision float64 = new();
     private readonly VerdictEngine engine;
@@ -70,6 +82,20 @@ public sealed class GradientCheck : IStepRecorder
 
     /// <summary>Autograd's backward from a scalar loss.</summary>
     public void Backward(Tensor loss) => loss.backward();
+
+    /// <summary>
+    /// Whether the checker replays the recorded steps in float64 itself to decide a float32 row that is not allclose
+    /// when no <see cref="DecideInFloat64"/> rerun is given (default true). The replay holds a float64 value and
+    /// gradient of every tracked tensor (<see cref="Float64ReplayBytes"/>); switch it off for a forward too large for that.
+    /// </summary>
+    public bool ReplayInFloat64
+    {
+        get => float64.ReplayEnabled;
+        set => float64.ReplayEnabled = value;
+    }
+
+    /// <summary>The memory the float64 replay would hold: a float64 value and gradient per tracked element.</summary>
+    public long Float64ReplayBytes => Float64Replay.Bytes(tape);
 
     /// <summary>
     /// Gives the checker a float64 rerun, used only when a float32 row is not exact, to tell float32 rounding (an

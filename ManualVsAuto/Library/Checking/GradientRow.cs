@@ -81,7 +81,7 @@ public sealed record GradientRow(
         Verdict.Inherits => (ManualShape is null ? "" : "shape mismatch, ") + (DecidedLocally ? "inherits ← " : "may inherit ← ") + (InheritsFrom.Count == 0 ? "upstream" : string.Join(", ", InheritsFrom)),
         Verdict.ShapeMismatch => "shape mismatch",
         Verdict.DtypeMismatch => "dtype mismatch",
-        Verdict.Undecided => "float32 cannot decide",
+        Verdict.Undecided => "float32 cannot decide" + (DecidedLocally ? "" : " (likely origin)"),
         _ => Verdict.ToString(),
     };
 

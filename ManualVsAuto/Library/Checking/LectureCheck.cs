@@ -17,8 +17,9 @@ public static class LectureCheck
     /// forward and the same manual backward in float64.
     /// </summary>
     /// <param name="numericProgress">Called as the finite-difference check advances: the parameter, done, of how many.</param>
+    /// <param name="rerunInFloat64">False leaves float32 rows to the checker's own float64 replay (tests of the replay).</param>
     public static CheckReport Run(Examples train, CheckSettings s, StepByStepBackwardFunction? backward = null,
-        Action<string, long, long>? numericProgress = null)
+        Action<string, long, long>? numericProgress = null, bool rerunInFloat64 = true)
     {
         backward ??= (p, f, Xb, Yb) => StepByStepBackward.Run(p, f, Xb, Yb);
         set_num_threads(s.Threads);
@@ -30,7 +31,7 @@ public static class LectureCheck
         var check = new GradientCheck();
         var f = StepByStepForward.Run(p, Xb, Yb, check);
         check.Backward(f.loss);
-        if (s.Dtype != ScalarType.Float64)
+        if (s.Dtype != ScalarType.Float64 && rerunInFloat64)
         {
             check.DecideInFloat64(c64 =>
             {

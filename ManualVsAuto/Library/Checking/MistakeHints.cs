@@ -96,8 +96,8 @@ public static class MistakeHints
                 if (residual.shape[d] < 2) continue;
                 if (Close(residual, residual.mean([d], keepdim: true).expand_as(residual)))
                     return new("a missing path",
-                        $"hint: the difference is the same along dim {d} — a missing path: a variable used twice " +
-                        "(e.g. also in a sum, mean or broadcast) needs the gradients of both uses added.");
+                        $"hint: the difference is the same along dim {d} — the gradient through a sum, mean or broadcast " +
+                        $"along dim {d} is missing or wrong: a missing path (a variable used twice needs both uses' gradients added) or a wrong 1/n in a mean?");
             }
             if (residual.dim() == 2 && residual.shape[1] >= 2)
             {
@@ -109,6 +109,39 @@ public static class MistakeHints
                     return new("a missing path",
                         "hint: the difference sits on at most one element per row — a missing path through a max or an index?");
             }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// For a step that multiplies two tensors (C = A·B, batched or not): a manual gradient that equals a product of the
+    /// other operand and the incoming gradient with a transpose missing or misplaced (dB = A·dC for Aᵀ·dC), or null.
+    /// Only shapes that multiply are tried: libtorch's matmul ends the process on a shape error.
+    /// </summary>
+    public static MistakeHint? ForProduct(Tensor manual, Tensor local, Tensor other, Tensor dout, string name, string otherName, string product)
+    {
+        if (other.dim() < 2 || dout.dim() < 2 || other.dim() != dout.dim() || manual.dim() != dout.dim()) return null;
+        using var scope = NewDisposeScope();
+        var m = manual.detach().to_type(ScalarType.Float64);
+        double tol = 1e-4 * Math.Max(MaxAbs(m), MaxAbs(local.to_type(ScalarType.Float64))) + 1e-12;
+        var o = other.to_type(ScalarType.Float64);
+        var d = dout.to_type(ScalarType.Float64);
+        var forms = new (string Text, Tensor X, Tensor Y)[]
+        {
+            ($"{otherName}.matmul(d{product})", o, d), ($"{otherName}ᵀ.matmul(d{product})", o.transpose(-2, -1), d),
+            ($"d{product}.matmul({otherName})", d, o), ($"d{product}.matmul({otherName}ᵀ)", d, o.transpose(-2, -1)),
+            ($"d{product}ᵀ.matmul({otherName})", d.transpose(-2, -1), o), ($"{otherName}.matmul(d{product}ᵀ)", o, d.transpose(-2, -1)),
+        };
+        foreach (var (text, x, y) in forms)
+        {
+            if (x.shape[^1] != y.shape[^2] || !x.shape[..^2].SequenceEqual(y.shape[..^2])) continue;
+            var p = x.matmul(y);
+            if (!p.shape.SequenceEqual(m.shape) || MaxAbs(p - m) > tol) continue;
+            var right = forms.FirstOrDefault(f => f.X.shape[^1] == f.Y.shape[^2] && f.X.shape[..^2].SequenceEqual(f.Y.shape[..^2]) &&
+                                                  f.X.matmul(f.Y) is var q && q.shape.SequenceEqual(m.shape) && MaxAbs(q - local.to_type(ScalarType.Float64)) <= tol);
+            return new("a missing transpose",
+                $"hint: d{name} is {text} — a transpose missing or misplaced in the product's backward" +
+                (right.Text is { } r ? $"; the product's backward is d{name} = {r}." : " (for C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC)."));
         }
         return null;
     }

@@ -121,11 +121,13 @@ public static class PlainTable
             1 => at[0],
             _ => string.Join(", ", at.Take(at.Count - 1)) + " and " + at[^1],
         };
-        string text = origins.Count == 0 ? "no mistake located"
+        var undecided = rows.Where(r => r.Verdict == Verdict.Undecided && heirs.Any(h => h.InheritsFrom.Contains(r.Name))).Select(r => r.Name).ToList();
+        string text = origins.Count == 0 && undecided.Count > 0 ? $"no mistake proved, likely at {string.Join(" and ", undecided)} (float32 cannot decide)"
+            : origins.Count == 0 ? "no mistake located"
             : $"{origins.Count} mistake{(origins.Count == 1 ? "" : "s")}, {(likely ? "likely " : "")}at {where}";
         if (heirs.Count > 0)
             text += $"; {heirs.Count} row{(heirs.Count == 1 ? "" : "s")} {(likely ? "may " : "")}inherit{(heirs.Count == 1 && !likely ? "s" : "")} " +
-                    (origins.Count == 1 ? "it" : "them");
+                    (origins.Count + undecided.Count == 1 ? "it" : "them");
         return text;
     }
 

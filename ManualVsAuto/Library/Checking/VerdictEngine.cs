@@ -42,6 +42,9 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
         // A wrong shape computed from a wrong-shaped upstream gradient inherits it: the line may be right.
         else if (row.Verdict == Verdict.ShapeMismatch && UpstreamOrigins(name, from) is { Count: > 0 } origins)
             row = Inherited(row, origins, decidedLocally: true, null) with { Hint = row.Hint };
+        // Without steps, a wrong shape below a failing row may come from it too.
+        else if (row.Verdict == Verdict.ShapeMismatch && !tape.Upstream(name, from).Any() && EarlierOrigin() is { } earlier)
+            row = Inherited(row, [earlier], decidedLocally: false, null) with { Hint = row.Hint };
         judged.Add(new Judged(name, row, manual));
         return row;
     }
@@ -64,6 +67,7 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
     private GradientRow Decide(string name, GradientRow row, Tensor manual, string? from)
     {
         var run = float64.Side(); // outside the scope below: its tensors live as long as the caller's
+        var replay = manual.dtype == ScalarType.Float32 && !row.Approximate ? float64.Replay(tape) : null;
         using var scope = NewDisposeScope();
         var reference = tape[name].grad!;
         Tensor? m64 = null, a64 = null;
@@ -80,6 +84,22 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
         if (m64 is null && row.Approximate) return row;
 
         double upstream = (tape64 ?? tape).UpstreamScale(name);
+        // The checker's own float64 replay: decides right, undecided or wrong; a wrong row is then located as below.
+        // An undecided row may still only inherit a mistake from upstream: it is located as a wrong one, and stays
+        // undecided (not WRONG) where it would be an origin.
+        bool wrongInFloat64 = false;
+        GradientRow? undecidedInFloat64 = null;
+        string? notReplayed = null;
+        if (m64 is null && replay is not null)
+        {
+            if (replay.Tape is { } t && t.TryGet(name, out var x64) && x64.grad is { } g && g.shape.SequenceEqual(manual.shape))
+            {
+                var decided = Float64Decision.Replayed(row, manual, reference, g, upstream);
+                if (decided is { Verdict: not Verdict.Undecided }) return decided;
+                (wrongInFloat64, undecidedInFloat64) = (true, decided);
+            }
+            else notReplayed = replay.Refusal ?? $"'{name}' is not a step's tensor in the float64 replay";
+        }
         string Sci(double d) => NumberFormat.Diff(d);
         if (m64 is not null && a64 is not null &&
             Float64Decision.Proved(row, m64, a64, upstream, manual.dtype == ScalarType.Float64, manual.dtype == ScalarType.Float64 ? "float64" : "float64 rerun") is { } proved)
@@ -104,19 +124,42 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
         {
             if (manual.detach().to_type(local.dtype).allclose(local, Cmp.DefaultRtol, Cmp.DefaultAtol))
                 return Inherited(row, origins, decidedLocally: true, "equal to its local reference");
-            if (Undecidable(manual, local, upstream)) return Undecided(row);
-            return Origin(row, OriginHint(tape, name, manual.detach(), local, UserManual, UpstreamPasses(name, from), from), origins);
+            if (!wrongInFloat64 && Undecidable(manual, local, upstream) &&
+                (!Decisive(MistakeHints.Diagnose(manual.detach(), local, tape.Sizes(name))) || PlausiblyZero(manual, local, upstream)))
+                return Undecided(row, notReplayed) with { DecidedLocally = true };
+            return undecidedInFloat64 ?? Origin(row, OriginHint(tape, name, manual.detach(), local, UserManual, UpstreamPasses(name, from), from), origins);
         }
 
-        // No steps for this tensor: only the order tells. The first failing row is the likely origin.
-        if (m64 is null && Undecidable(manual, reference, upstream)) return Undecided(row);
-        var earlier = judged.Where(c => c.Row.Verdict is Verdict.Wrong or Verdict.ShapeMismatch or Verdict.DtypeMismatch).Select(c => c.Row.Name)
-            .Concat(judged.Where(c => c.Row.Verdict == Verdict.Inherits).SelectMany(c => c.Row.InheritsFrom))
-            .Distinct().ToList();
-        if (earlier.Count > 0) return Inherited(row, earlier.Take(1).ToList(), decidedLocally: false, null);
+        // No steps for this tensor: only the order tells. The first row that fails or cannot be decided is the likely
+        // origin; a later row may only inherit it, never be named an origin of its own.
+        if (EarlierOrigin() is { } earlier) return Inherited(row, [earlier], decidedLocally: false, null);
+        if (undecidedInFloat64 is not null) return undecidedInFloat64 with { DecidedLocally = false };
         var h = m64 is not null ? MistakeHints.Diagnose(m64, a64!, tape.Sizes(name)) : MistakeHints.Diagnose(manual.detach(), reference, tape.Sizes(name));
+        if (m64 is null && !wrongInFloat64 && Undecidable(manual, reference, upstream, ownScaleToo: true))
+        {
+            if (!Decisive(h) || PlausiblyZero(manual, reference, upstream)) return Undecided(row, notReplayed);
+        }
         return row with { Verdict = Verdict.Wrong, Hint = h?.Text, Cause = h?.Cause };
     }
+
+    /// <summary>The first row judged so far that fails or cannot be decided (or the origin it inherits), or null.</summary>
+    private string? EarlierOrigin() => judged.Select(c => c.Row).FirstOrDefault(r => !r.Passed) switch
+    {
+        { Verdict: Verdict.Inherits } r => r.InheritsFrom.FirstOrDefault(),
+        { } r => r.Name,
+        null => null,
+    };
+
+    /// <summary>
+    /// A signature that float32 rounding does not produce: a constant factor, a sign, a transpose, values in the wrong
+    /// places. (The whole-tensor "missing path" rules are not: at batch 2 rounding noise can be the same along a dim.)
+    /// A true gradient of 0 is all rounding, and rounding can fit any signature there: see <see cref="PlausiblyZero"/>.
+    /// </summary>
+    private static bool Decisive(MistakeHint? h) => h is not null && h.Cause != "a missing path";
+
+    /// <summary>Both gradients within <see cref="GradientCheck.Float32NoiseFraction"/> of the upstream scale: a true gradient of 0 in float32 could look like this.</summary>
+    private static bool PlausiblyZero(Tensor manual, Tensor reference, double upstream) =>
+        Math.Max(MaxAbs(manual.detach()), MaxAbs(reference.detach())) <= GradientCheck.Float32NoiseFraction * upstream;
 
     private static GradientRow Origin(GradientRow row, MistakeHint hint, IReadOnlyList<string> origins) =>
         row with { Verdict = Verdict.Wrong, DecidedLocally = true, Hint = hint.Text, Cause = hint.Cause, InheritsFrom = origins };
@@ -126,21 +169,28 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
     private static GradientRow Inherited(GradientRow row, IReadOnlyList<string> origins, bool decidedLocally, string? evidence) =>
         row with { Verdict = Verdict.Inherits, InheritsFrom = origins, DecidedLocally = decidedLocally, Hint = null, Cause = null, Evidence = evidence };
 
-    private static GradientRow Undecided(GradientRow row) => row with
+    private static GradientRow Undecided(GradientRow row, string? notReplayed = null) => row with
     {
         Verdict = Verdict.Undecided, Hint = null, Cause = null,
         Evidence = "not allclose in float32, but within 1e-3 of the gradients' scale: float32 rounding of an ill-conditioned formula " +
-                   "could do that; give the check a float64 rerun (DecideInFloat64) to decide",
+                   "could do that; give the check a float64 rerun (DecideInFloat64) to decide" +
+                   (notReplayed is null ? "" : $" (the checker's own float64 replay could not: {notReplayed})"),
     };
 
-    private static bool Undecidable(Tensor manual, Tensor reference, double upstream)
+    /// <param name="ownScaleToo">
+    /// Also require the difference to be within <see cref="GradientCheck.UndecidableOwnFraction"/> of the row's own
+    /// scale, unless the row could be a true 0: without steps the row's terms are unknown, and a right float32 formula
+    /// of this size whose error is a tenth of its own values would need a cancellation no lecture-sized model has.
+    /// </param>
+    private static bool Undecidable(Tensor manual, Tensor reference, double upstream, bool ownScaleToo = false)
     {
         using var scope = NewDisposeScope();
         var m = manual.detach().to_type(ScalarType.Float64);
         var r = reference.detach().to_type(ScalarType.Float64);
-        double scale = Math.Max(Math.Max(MaxAbs(m), MaxAbs(r)), upstream);
+        double own = Math.Max(MaxAbs(m), MaxAbs(r));
         double d = MaxAbs(m - r);
-        return double.IsFinite(d) && d <= GradientCheck.UndecidableFraction * scale;
+        if (!double.IsFinite(d) || d > GradientCheck.UndecidableFraction * Math.Max(own, upstream)) return false;
+        return !ownScaleToo || d <= GradientCheck.UndecidableOwnFraction * own || own <= GradientCheck.Float32NoiseFraction * upstream;
     }
 
     internal static double MaxAbs(Tensor t) => t.numel() == 0 ? 0 : t.abs().max().to_type(ScalarType.Float64).item<double>();
@@ -186,6 +236,13 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
         var uses = from is null ? LocalReferences.Shares(on, name, n => ones_like(on[n]), split: false)![0].Share : null;
         var hint = MistakeHints.Diagnose(manual, local, on.Sizes(name), shares, uses);
         if (hint is not null) return hint;
+        // One consuming product of two steps: a manual gradient that is the product with an operand not transposed.
+        if (consumers is [{ Inputs: [var a, var b] } product] && (a == name) != (b == name))
+        {
+            var dout = manualOf(product.Name) ?? on[product.Name].grad;
+            if (dout is not null && MistakeHints.ForProduct(manual, local, on[a == name ? b : a].detach(), dout.detach(), name, a == name ? b : a, product.Name) is { } transposed)
+                return transposed;
+        }
         string stepText = string.Join(" and ", consumers.Select(s => $"{s.Name} (from {string.Join(", ", s.Inputs)})"));
         string received = string.Join(", ", consumers.Select(s => "d" + s.Name));
         return new MistakeHint("a wrong local derivative",

@@ -6,7 +6,7 @@ namespace ManualVsAuto.Training;
 /// Ctrl+C (SIGINT) and SIGTERM (a plain <c>kill</c>) while a command runs: the first one asks the work to stop at its
 /// next chunk (a training step, a chunk of calibration or evaluation, a sampled name, the plot), which then throws
 /// <see cref="RunStoppedException"/>; a second Ctrl+C ends the process as usual. While listening, the instance is the
-/// process's <see cref="Current"/>, which <see cref="Inference"/> polls: the phases after training are reached through
+/// <see cref="Current"/> of its async flow, which <see cref="Inference"/> polls: the phases after training are reached through
 /// <see cref="ITrainedModel"/>, whose callers should not each pass a token down.
 /// </summary>
 public sealed class StopSignals : IDisposable
@@ -20,8 +20,15 @@ public sealed class StopSignals : IDisposable
         terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Request(c, 15));
     }
 
+    // Per async flow, not per process: two commands run in one process (tests) must not stop each other.
+    private static readonly AsyncLocal<StopSignals?> current = new();
+
     /// <summary>The listener of the command running now, or null (signals then end the process at once, as usual).</summary>
-    public static StopSignals? Current { get; private set; }
+    public static StopSignals? Current
+    {
+        get => current.Value;
+        private set => current.Value = value;
+    }
 
     /// <summary>Starts listening; dispose to stop.</summary>
     public static StopSignals Listen() => Current = new StopSignals();
