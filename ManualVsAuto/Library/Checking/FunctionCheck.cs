@@ -10,10 +10,16 @@ public sealed record FunctionCheckOptions
     public ulong Seed { get; init; }
 
     /// <summary>
-    /// The finite-difference check: full mode (every element up to 100,000 per input), gradcheck's eps and
-    /// tolerances, and kinks excused (<see cref="FiniteDifferenceOptions.ExcuseKinks"/>, at most 10% of an input's elements).
+    /// The finite-difference check: full mode, gradcheck's eps and tolerances, kinks excused
+    /// (<see cref="FiniteDifferenceOptions.ExcuseKinks"/>, at most 10% of an input's elements), and every element of an
+    /// input of up to <see cref="DefaultMaxElementsPerInput"/> elements, a seeded sample of that many beyond. Each
+    /// element costs two forwards; a mistake confined to a few elements of a larger input can escape the sample, so
+    /// raise <see cref="FiniteDifferenceOptions.MaxElementsPerInput"/> or give a <see cref="Reference"/> (which compares every element).
     /// </summary>
-    public FiniteDifferenceOptions FiniteDifferences { get; init; } = new() { ExcuseKinks = true };
+    public FiniteDifferenceOptions FiniteDifferences { get; init; } = new() { ExcuseKinks = true, MaxElementsPerInput = DefaultMaxElementsPerInput };
+
+    /// <summary>Elements per input checked by finite differences unless told: all of a 32×32 input, a sample of a larger one.</summary>
+    public const int DefaultMaxElementsPerInput = 1024;
 
     /// <summary>
     /// A forward written with autograd's own ops, as a second oracle: the backward is also compared with its

@@ -141,7 +141,7 @@ public sealed class FunctionCheckResult
         var shown = Rows.Where(r => r.Status is RuleStatus.Fail or RuleStatus.Explained).ToList();
         var failures = Failures;
         throw new GradientAssertionException(
-            $"Rule test of {Function} failed: {failures.Count} row{(failures.Count == 1 ? "" : "s")} fail:\n" + Table(shown) + Summary,
+            $"Rule test of {Function} failed: {failures.Count} row{(failures.Count == 1 ? " fails" : "s fail")}:\n" + Table(shown) + Summary,
             failures);
     }
 

@@ -110,19 +110,6 @@ internal sealed class InputMutation : IDisposable
         return aliases;
     }
 
-    /// <summary>
-    /// Writes each clone back into its tensor, so code run again starts from the snapshotted values (the rule test
-    /// calls a backward twice and reports a mutation once, as a mutation, not again as a difference between the calls).
-    /// Tensors disposed or changed in shape or dtype are left alone.
-    /// </summary>
-    public void Restore()
-    {
-        using var noGrad = no_grad();
-        foreach (var (_, original, clone) in entries)
-            if (!original.IsInvalid && original.shape.SequenceEqual(clone.shape) && original.dtype == clone.dtype)
-                original.copy_(clone);
-    }
-
     /// <summary>The clone of <paramref name="name"/> taken by <see cref="Snapshot"/> (owned by this snapshot).</summary>
     public Tensor Before(string name) => entries.First(e => e.Name == name).Clone;
 

@@ -70,7 +70,7 @@ internal sealed class RuleTest
 
         var v = Cotangent("runs");
         using var before = InputMutation.Snapshot(Watched(run, v));
-        var called = Call(FunctionRule.Runs, run, v, null);
+        var called = Call(FunctionRule.Runs, run, v, null, watching: true);
         if (called is null) return false;
         Pass(FunctionRule.Runs, null, null,
             $"the forward returns {run.Outputs.Length} output{(run.Outputs.Length == 1 ? "" : "s")} and the backward one gradient per input, of its shape");
@@ -194,7 +194,7 @@ internal sealed class RuleTest
         }
     }
 
-    // ---- Repeat: two calls, the watched tensors restored in between ---------------------------------------------------
+    // ---- Repeat: two calls with the same incoming gradient ------------------------------------------------------
 
     private void Repeat()
     {
@@ -203,11 +203,16 @@ internal sealed class RuleTest
         if (run is null) return;
         var v = Cotangent("repeat");
         using var before = InputMutation.Snapshot(Watched(run, null));
-        var first = Call(FunctionRule.Repeat, run, v.Select(t => t.clone()).ToArray(), null);
+        var first = Call(FunctionRule.Repeat, run, v, null);
         if (first is null) return;
-        // A backward that mutates what it reads is reported once, as a mutation, not again here.
-        before.Restore();
-        var second = Call(FunctionRule.Repeat, run, v.Select(t => t.clone()).ToArray(), null);
+        // A backward that changed what it reads is reported once, as a mutation: libtorch's version counter would
+        // refuse the second call's saved tensors, and restoring them would bump it too.
+        if (before.Changed().Count > 0)
+        {
+            Skipped.Add("repeat: the first call changed what the second would read (see Mutation)");
+            return;
+        }
+        var second = Call(FunctionRule.Repeat, run, v, null);
         if (second is null) return;
         for (int j = 0; j < names.Length; j++)
         {
@@ -362,7 +367,7 @@ internal sealed class RuleTest
             var example = values.Select((x, j) => batched[j] ? x.narrow(0, e, 1) : x).ToArray();
             var one = Start(FunctionRule.Batch, values: example);
             if (one is null) return;
-            var g = Call(FunctionRule.Batch, one, v.Select(t => t.narrow(0, e, 1).clone()).ToArray(), null);
+            var g = Call(FunctionRule.Batch, one, v.Select(t => t.narrow(0, e, 1)).ToArray(), null);
             if (g is null) return;
             for (int j = 0; j < names.Length; j++) alone[j].Add(g.Value.Grads[j]);
         }
@@ -404,7 +409,7 @@ internal sealed class RuleTest
         try
         {
             using var grad = enable_grad();
-            var s = Projected(run.Backward(v));
+            var s = Projected(run.Backward(v.Select(t => t.clone()).ToArray()));
             h = s.requires_grad
                 ? autograd.grad([s], run.Inputs, allow_unused: true).Select((t, j) => t is { } r && !r.IsInvalid ? r.detach() : zeros_like(values[j])).ToArray()
                 : values.Select(x => zeros_like(x)).ToArray();
@@ -493,14 +498,19 @@ internal sealed class RuleTest
         }
     }
 
-    /// <summary>Calls the backward directly; a throw, a missing or misshapen gradient is a failing row. Null gradients become zeros.</summary>
-    private (Tensor?[] Raw, Tensor[] Grads)? Call(FunctionRule rule, FunctionRun run, Tensor[] gradOutputs, string? output)
+    /// <summary>
+    /// Calls the backward directly; a throw, a missing or misshapen gradient is a failing row. Null gradients become
+    /// zeros. The backward gets copies of <paramref name="gradOutputs"/> (a backward that writes into them is found
+    /// once, by the mutation rule, and the other rules keep their cotangents), unless <paramref name="watching"/>.
+    /// </summary>
+    private (Tensor?[] Raw, Tensor[] Grads)? Call(FunctionRule rule, FunctionRun run, Tensor[] gradOutputs, string? output, bool watching = false)
     {
         IReadOnlyList<Tensor?> returned;
         try
         {
             using var noGrad = no_grad();
-            returned = run.Backward(gradOutputs) ?? throw new InvalidOperationException("the backward returned null");
+            var given = watching ? gradOutputs : gradOutputs.Select(t => t.clone()).ToArray();
+            returned = run.Backward(given) ?? throw new InvalidOperationException("the backward returned null");
         }
         catch (Exception e)
         {
@@ -519,14 +529,15 @@ internal sealed class RuleTest
         for (int j = 0; j < names.Length; j++)
         {
             var g = returned[j];
+            var x = run.Inputs[j];
             if (g is null || g.IsInvalid)
             {
-                grads[j] = zeros_like(values[j]);
+                grads[j] = zeros(x.shape, ScalarType.Float64);
                 continue;
             }
-            if (!g.shape.SequenceEqual(values[j].shape))
+            if (!g.shape.SequenceEqual(x.shape))
             {
-                Fail(rule, names[j], output, $"the backward returned a gradient of shape {Cmp.Shape(g.shape)} for {names[j]} of shape {Cmp.Shape(values[j].shape)}");
+                Fail(rule, names[j], output, $"the backward returned a gradient of shape {Cmp.Shape(g.shape)} for {names[j]} of shape {Cmp.Shape(x.shape)}");
                 return null;
             }
             if (g.dtype != ScalarType.Float64)
