@@ -306,4 +306,18 @@ public class FunctionCheckTests(ITestOutputHelper output)
         Assert.Contains($"at {FunctionCheckOptions.DefaultMaxElementsPerInput} elements",
             Assert.Single(r.Rows, row => row.Rule == FunctionRule.Gradient).Message);
     }
+
+    /// <summary>The library guide's example ("Custom autograd Functions"), and the message it shows for sigmoid_.</summary>
+    [Fact]
+    public void GuideExample_SoftplusPasses_AndItsInPlaceVariantShowsTheGuidesMessage()
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(32, 200, generator: new Generator(42));
+        FunctionCheck.Single<SoftplusFn>(x, new FunctionCheckOptions { BatchedInputs = ["x"] }).Assert();
+
+        var r = FunctionCheck.Single<SoftplusMutatesInput>(x, new FunctionCheckOptions { BatchedInputs = ["x"] });
+        var e = Assert.Throws<GradientAssertionException>(r.Assert);
+        output.WriteLine(e.Message);
+        Assert.Equal(FunctionRule.Mutation, Assert.Single(e.FailingRules).Rule);
+    }
 }

@@ -257,7 +257,7 @@ public static class FiniteDifference
             {
                 passed = false;
                 note = (note is null ? "" : note + "; ") +
-                       $"finite differences unreliable at {tally.Excused} of {count} elements (kinks), more than the {o.MaxExcusedShare:P0} that may be excused";
+                       $"finite differences unreliable at {tally.Excused} of {count} elements (kinks), more than the {o.MaxExcusedShare * 100:0.##}% that may be excused";
             }
             results.Add(new NumericResult(
                 name, o.Mode, passed, tally.WorstDiff, tally.WorstRatio, tally.MaxDiff,

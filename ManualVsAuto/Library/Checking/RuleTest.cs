@@ -384,10 +384,13 @@ internal sealed class RuleTest
             }
             Rows.Add(new RuleRow(FunctionRule.Batch, RuleStatus.Fail, names[j], null, row.WorstIndex, row.ReferenceAtWorst, row.ManualAtWorst,
                 batched[j]
-                    ? $"rows leak across the batch: in the batch the gradient of {names[j]} at {row.WorstIndexText} is {Show(row.ManualAtWorst)}, but example {row.WorstIndex![0]} alone gives {Show(row.ReferenceAtWorst)} ({o.BatchTolerance.Text})"
-                    : $"the batched gradient of {names[j]} at {row.WorstIndexText} is {Show(row.ManualAtWorst)}, but the examples' gradients sum to {Show(row.ReferenceAtWorst)} ({o.BatchTolerance.Text})"));
+                    ? $"rows leak across the batch: in the batch the gradient of {names[j]} at {row.WorstIndexText} is {Show(row.ManualAtWorst)}, but example {row.WorstIndex![0]} alone gives {Show(row.ReferenceAtWorst)} ({BatchToleranceText})"
+                    : $"the batched gradient of {names[j]} at {row.WorstIndexText} is {Show(row.ManualAtWorst)}, but the examples' gradients sum to {Show(row.ReferenceAtWorst)} ({BatchToleranceText})"));
         }
     }
+
+    private string BatchToleranceText => FormattableString.Invariant(
+        $"tolerance {o.BatchTolerance.Atol:0e-0} + {o.BatchTolerance.Rtol:0e-0}·{(o.BatchTolerance.RelativeToLargest ? "max|alone|" : "|alone|")}");
 
     // ---- SecondOrder: autograd through the backward against finite differences of the backward --------------------
 
@@ -435,7 +438,8 @@ internal sealed class RuleTest
             return;
         }
         foreach (var r in results)
-            Rows.Add(NumericRow(FunctionRule.SecondOrder, r, null, false, "autograd through the backward", "finite differences of the backward"));
+            Rows.Add(NumericRow(FunctionRule.SecondOrder, r, null, false, "autograd through the backward", "finite differences of the backward",
+                $"the backward's own gradient (of uᵀ·backward(v)) w.r.t. {r.Name}"));
 
         // uᵀ·backward(v): a scalar whose gradient is the backward's own gradient projected on u.
         Tensor Projected(IReadOnlyList<Tensor?> grads)
@@ -465,9 +469,10 @@ internal sealed class RuleTest
 
     // ---- helpers ------------------------------------------------------------------------------------------------
 
-    private RuleRow NumericRow(FunctionRule rule, NumericResult r, string? output, bool returnedNull, string manualName, string numericName)
+    private RuleRow NumericRow(
+        FunctionRule rule, NumericResult r, string? output, bool returnedNull, string manualName, string numericName, string? what = null)
     {
-        string what = output is null ? r.Name : $"{output} w.r.t. {r.Name}";
+        what ??= $"the gradient of {output} w.r.t. {r.Name}";
         string excused = r.Excused == 0 ? "" :
             $"; finite differences unreliable here at {r.Excused} of {r.Checked} elements (a kink between x − eps and x + eps), " +
             $"first at [{string.Join(", ", r.FirstExcusedIndex!)}]: central difference {Show(r.AtFirstExcused!.Value.Numeric)}, {manualName} {Show(r.AtFirstExcused.Value.Manual)} — not counted";
@@ -478,7 +483,7 @@ internal sealed class RuleTest
             return new RuleRow(rule, RuleStatus.Fail, r.Name, output, r.FirstExcusedIndex, r.AtFirstExcused!.Value.Numeric, r.AtFirstExcused.Value.Manual,
                 $"{what}: {r.Note}");
         return new RuleRow(rule, RuleStatus.Fail, r.Name, output, r.WorstIndex, r.NumericAtWorst, r.ManualAtWorst,
-            $"the gradient of {what} at {r.WorstText}: {manualName} gives {Show(r.ManualAtWorst)} but {numericName} {Show(r.NumericAtWorst)} " +
+            $"{what} at {r.WorstText}: {manualName} gives {Show(r.ManualAtWorst)} but {numericName} {Show(r.NumericAtWorst)} " +
             $"(|diff| {NumberFormat.Diff(r.WorstAbsDiff)}, {r.WorstRatio:G3}× the tolerance {r.Atol:0e-0} + {r.Rtol:0e-0}·|numeric|; {r.Checked} elements checked)" +
             (returnedNull ? "; the backward returned no gradient (null) for it" : "") + excused +
             (r.Note is null ? "" : "; " + r.Note));
