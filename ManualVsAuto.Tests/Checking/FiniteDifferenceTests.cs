@@ -351,6 +351,44 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
         Assert.All(results, r => Assert.Equal(r.Name != "b1", r.Passed));
     }
 
+    // ---- kinks ---------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void AbsAtZero_FailsByDefault_IsExcusedWithExcuseKinks()
+    {
+        using var _ = NewDisposeScope();
+        var x = Randn(new Generator(30), 4, 5);
+        x[1, 2] = 0.0;
+        var manual = x.sign(); // abs's subgradient 0 at 0; the central difference there is 0 too, so use a one-sided value
+        manual[1, 2] = 1.0;    // 1 lies between the one-sided slopes −1 and 1: a valid subgradient
+
+        var strict = FiniteDifference.Check(x, t => t.abs().sum(), manual, FullMode);
+        Log(strict);
+        Assert.False(strict.Passed);
+        Assert.Equal(new long[] { 1, 2 }, strict.WorstIndex);
+
+        var excused = FiniteDifference.Check(x, t => t.abs().sum(), manual, FullMode with { ExcuseKinks = true });
+        Log(excused);
+        Assert.True(excused.Passed, excused.Summary);
+        Assert.Equal(1, excused.Excused);
+        Assert.Equal(new long[] { 1, 2 }, excused.FirstExcusedIndex);
+    }
+
+    [Fact]
+    public void AtAKink_AValueOutsideTheOneSidedSlopes_IsNotExcused()
+    {
+        using var _ = NewDisposeScope();
+        var x = Randn(new Generator(31), 4, 5);
+        x[1, 2] = 0.0;
+        var manual = x.sign();
+        manual[1, 2] = 3.0; // outside [−1, 1]
+
+        var r = FiniteDifference.Check(x, t => t.abs().sum(), manual, FullMode with { ExcuseKinks = true });
+        Log(r);
+        Assert.False(r.Passed);
+        Assert.Equal(0, r.Excused);
+    }
+
     // ---- custom autograd functions: the value of a third oracle ----------------------------------------------
 
     /// <summary>x³ with a hand-written backward that is wrong: 2x² instead of 3x².</summary>

@@ -50,7 +50,21 @@ public static class PlainTable
             lines.Add(cells.ToArray());
         }
 
-        int columns = header.Count;
+        var sb = new StringBuilder(Columns(lines, right));
+        if (rows.Any(r => !r.ExpectExact))
+            sb.Append(ApproximateByConstructionMark)
+              .Append(" approximate by construction: the manual formula rounds differently from autograd's, so the row is judged by allclose\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Lines of cells as padded columns, the first line a header underlined with dashes; the columns in
+    /// <paramref name="right"/> right-aligned, the last one not padded. Every line ends with a newline.
+    /// </summary>
+    internal static string Columns(IReadOnlyList<string[]> lines, IReadOnlySet<int> right)
+    {
+        var header = lines[0];
+        int columns = header.Length;
         var widths = new int[columns];
         foreach (var cells in lines)
             for (int c = 0; c < columns; c++) widths[c] = Math.Max(widths[c], cells[c].Length);
@@ -70,9 +84,6 @@ public static class PlainTable
             if (i == 0)
                 sb.Append(string.Join("  ", widths.Select((w, c) => new string('-', c == columns - 1 ? header[c].Length : w)))).Append('\n');
         }
-        if (rows.Any(r => !r.ExpectExact))
-            sb.Append(ApproximateByConstructionMark)
-              .Append(" approximate by construction: the manual formula rounds differently from autograd's, so the row is judged by allclose\n");
         return sb.ToString();
     }
 
