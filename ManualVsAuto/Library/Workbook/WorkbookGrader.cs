@@ -256,12 +256,15 @@ public static class WorkbookGrader
             if (missing is not null) return Fail(Outcome.Wrong, $"at step {step}: d{missing} is null");
             // In backward order, as --verify-every: the first gradient that is off names where the mistake likely is (a wrong dlogits at b2).
             var rows = GradientVerifier.Compare(grads.InLayerOrder.Zip(autogradParameters.InLayerOrder, (m, a) => ("d" + m.Name, m.Tensor, a.Tensor.grad!)).ToList());
+            if (rows.Any(r => !r.Passed)) rows = GradientVerifier.NameOneConsumersShare(rows, grads, yours, Xb, Yb);
             if (rows.FirstOrDefault(r => !r.Passed) is { } failing)
             {
                 string pname = failing.Name[1..];
                 var mine = grads.Named.Single(x => x.Name == pname).Tensor;
                 if (step > 0 && GradientVerifier.Accumulated(mine, sums.Named.Single(x => x.Name == pname).Tensor, step) is { } acc)
                     return Fail(Outcome.Wrong, Short($"at step {step}: d{pname} accumulates over the steps"), $"at step {step}: {failing.Name} {acc}", failing);
+                if (failing.Cause is { } share && share.Contains("share only", StringComparison.Ordinal))
+                    return Fail(Outcome.Wrong, Short($"at step {step}: {failing.Name}: {share}"), $"at step {step}: {failing.Hint}", failing);
                 if (failing.Verdict == Verdict.ShapeMismatch)
                     return Fail(Outcome.Wrong, Short($"at step {step}: {failing.Name} has shape {Cmp.Shape(mine.shape)}"),
                         $"at step {step}: {failing.Name} has shape {Cmp.Shape(mine.shape)}, {pname} has {failing.ShapeText}", failing);
