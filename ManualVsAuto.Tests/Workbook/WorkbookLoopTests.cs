@@ -243,6 +243,15 @@ public class WorkbookLoopTests
         Assert.Equal(Outcome.Approximate, divided.Outcome);
     }
 
+    /// <summary>A loop that never returns is ERROR after the limit, as an answer of Exercises 1–4.</summary>
+    [DataFact]
+    public void ALoopThatNeverEndsTimesOut()
+    {
+        var g = WorkbookGrader.GradeLoop(new Loop((_, _, _, _, _) => { while (true) Thread.Sleep(10); }), LectureFixture.Split.Train,
+            timeLimit: TimeSpan.FromSeconds(1));
+        Assert.Equal((Outcome.Error, "timed out after 1 s"), (g.Outcome, g.Cause));
+    }
+
     [DataTheory]
     [InlineData("never zeroed")]
     [InlineData("never zeroed, optimizer")]

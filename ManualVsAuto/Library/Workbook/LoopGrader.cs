@@ -38,16 +38,14 @@ internal static class LoopGrader
             AnswerRunner.Run(() => { e5.Train(yours.Parameters, yours.Minibatch, yours.Forward, steps, decayStep); return 0; }, limit, grad: true);
         }
         catch (NotAttempted) { return new Grade(Name, Answer, shape, Outcome.NotAttempted, false); }
+        // Its thread still runs the loop: nothing more is read from its run.
         catch (AnswerTimedOut t) { return Fail(Outcome.Error, t.Message, null); }
         catch (Exception e)
         {
             var (cause, detail) = ExceptionCause(e, yours.Forwards);
             return Fail(Outcome.Error, cause, detail, AnswerLocation.OfException(e, e5.GetType().Assembly));
         }
-        finally
-        {
-            yours.Finish();
-        }
+        yours.Finish();
 
         if (yours.Forwards != steps || yours.Minibatches != steps)
             return Fail(Outcome.Wrong, $"ran {yours.Forwards} steps, max_steps is {steps}",
