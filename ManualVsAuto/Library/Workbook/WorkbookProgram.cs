@@ -44,7 +44,7 @@ public static class WorkbookProgram
     }
 
     /// <summary>The workbook's Exercise 5 (a public class with a parameterless constructor beside Exercise 1's), or null when it has none.</summary>
-    public static IExercise5? Exercise5Of(IExercise1 e1) =>
+    public static IExercise5? Exercise5Of(IExercise1 e1) => e1.GetType().Assembly is { IsDynamic: true } ? null :
         e1.GetType().Assembly.GetExportedTypes()
             .Where(t => typeof(IExercise5).IsAssignableFrom(t) && t is { IsClass: true, IsAbstract: false } && t.GetConstructor(Type.EmptyTypes) is not null)
             .Select(t => (IExercise5)Activator.CreateInstance(t)!).FirstOrDefault();
