@@ -161,6 +161,46 @@ public class TrainingStepTests
         Assert.Contains("PyTorch and TorchSharp accumulate them (+=)", result.Message);
     }
 
+    /// <summary>
+    /// --verify-every on planted backwards that keep one consumer's share only (= where += adds the second path):
+    /// dhprebn without bnmeani's path (found at b1, the first in backward order that it reaches), and dC written with
+    /// an assignment that keeps one read's share of a row read twice; each named as such, and a wrong factor in
+    /// dhprebn (the neighbour) is not.
+    /// </summary>
+    [DataTheory]
+    [InlineData("hprebn without bnmeani", "b1: WRONG (likely origin)", "hint: db1 is autograd's without the path through bnmeani: hprebn is used twice (by bnmeani and bndiff), and dhprebn got one consumer's share only — add the gradients of both uses (+=, not =).")]
+    [InlineData("C overwritten", "C: WRONG (likely origin)", "a scatter that overwrote (index_put_, assignment) instead of accumulating (index_add_, +=)")]
+    [InlineData("hprebn scaled", "W1: WRONG (likely origin)", null)] // db1 = 1.5 · (≈ 0) still passes
+    public void OneConsumersShareIsNamedByVerifyEvery(string planted, string origin, string? hint)
+    {
+        BackwardPass backward = (p, s, Xb) =>
+        {
+            LoopStep.Backward(p, s, Xb);
+            var x = tensor(Xb.ToArray());
+            using var scope = NewDisposeScope();
+            if (planted == "C overwritten")
+            {
+                var rows = s.dembcat.view(-1, p.C.shape[1]);
+                s.Grads.C.copy_(zeros_like(p.C).index_put_(rows, x));
+                return;
+            }
+            var dhprebn = planted == "hprebn scaled"
+                ? s.dhprebn * 1.5
+                : s.dhprebn + p.bngain * s.bnvar_inv * s.dhpreact.mean([0], keepdim: true); // dbndiff, not dbndiff + dbnmeani / n
+            s.Grads.W1.copy_(s.embcat.t().mm(dhprebn));
+            s.Grads.b1.copy_(dhprebn.sum(0, keepdim: false));
+            var dembcat = dhprebn.mm(p.W1.t());
+            s.Grads.C.copy_(zeros_like(p.C).index_add_(0, x, dembcat.view(-1, p.C.shape[1]), 1.0));
+        };
+        var settings = new TrainingSettings(Steps: 5, NHidden: 32);
+        using var run = TrainingRunFactory.WithTrainer(settings, p => new LoopStepTrainer(p, backward));
+        var result = TrainingLoop.Run(run, Train, new LoopOptions(null, VerifyEvery: 1), new RecordingReporter(), _ => false);
+        Assert.Equal(TrainingEnd.VerificationFailed, result.End);
+        var line = result.Message!.Split('\n').Single(l => l.StartsWith("  " + origin, StringComparison.Ordinal));
+        if (hint is null) Assert.DoesNotContain("share only", result.Message);
+        else Assert.Contains(hint, line);
+    }
+
     /// <summary>The MLP's rows come in backward order (b2, W2, bnbias, bngain, b1, W1, C): a mistake at the top of the
     /// backward (every gradient scaled, as a dlogits off by a factor would) is found at b2, not at bnbias.</summary>
     [DataFact]

@@ -72,6 +72,24 @@ public static class WorkbookAnswers
             }
         """;
 
+    /// <summary>The lecture's training loop: p.grad = null, loss.backward(), p.data += -lr * p.grad.</summary>
+    public const string Exercise5 = """
+        {
+                for (int i = 0; i < max_steps; i++)
+                {
+                    var (Xb, Yb) = minibatch();
+                    var loss = forward(Xb, Yb);
+                    foreach (var p in parameters) p.grad = null;
+                    loss.backward();
+                    double lr = i < lr_decay_step ? 0.1 : 0.01;
+                    using (no_grad()) foreach (var p in parameters) p.add_(-lr * p.grad!);
+                }
+            }
+        """;
+
+    /// <summary>Exercise 5's zeroing line; a comment in its place plants "never zeroed" without moving a line.</summary>
+    public const string Zeroing = "foreach (var p in parameters) p.grad = null;", NoZeroing = "// (no zeroing)";
+
     /// <summary>
     /// Writes <paramref name="answer"/> over the blank of <paramref name="method"/> in the file: exactly one line must
     /// declare the method, and it must still hold a blank (or <paramref name="replacing"/>).
@@ -88,12 +106,13 @@ public static class WorkbookAnswers
         File.WriteAllLines(file, lines);
     }
 
-    /// <summary>Every blank of the four exercises filled with the lecture's answers.</summary>
+    /// <summary>Every blank of the five exercises filled with the lecture's answers.</summary>
     public static void FillAll(string workbook)
     {
         foreach (var (method, answer) in Exercise1) Fill(Path.Combine(workbook, "Exercise1.cs"), method, answer);
         Fill(Path.Combine(workbook, "Exercise2.cs"), "dlogits", Exercise2);
         Fill(Path.Combine(workbook, "Exercise3.cs"), "dhprebn", Exercise3);
         Fill(Path.Combine(workbook, "Exercise4.cs"), "Backward", Exercise4);
+        Fill(Path.Combine(workbook, "Exercise5.cs"), "Train", Exercise5);
     }
 }

@@ -4,8 +4,10 @@ namespace ManualVsAuto.Tests;
 
 /// <summary>
 /// One real workbook, made with <c>workbook new</c> in a temporary folder and taken through a learner's stages, each
-/// built and run once and shared by <see cref="WorkbookTests"/>: fresh; one gradient filled; every answer filled with
-/// the lecture's; the same with one deliberate mistake. Builds are slow (≈ 10–25 s each), hence one fixture.
+/// built and run once and shared by <see cref="WorkbookTests"/>: fresh; one gradient filled in a workbook as made
+/// before Exercise 5 (without Exercise5.cs and Exercise5Tests.cs); every answer filled with the lecture's; the same
+/// with one deliberate mistake in Exercise 1 and one in Exercise 5; in-place damage. Builds are slow (≈ 10–25 s
+/// each), hence one fixture.
 /// </summary>
 public sealed class WorkbookFixture : IDisposable
 {
@@ -33,18 +35,25 @@ public sealed class WorkbookFixture : IDisposable
         stages.FreshRun = Dotnet(wb, "run", "--no-build");
         stages.FreshTest = Dotnet(wb, "test", "--no-build");
 
+        // A workbook made before Exercise 5: the same files without Exercise 5's two (Program.cs and Tests.cs are unchanged).
+        var exercise5 = Exercise5Files.ToDictionary(f => f, f => File.ReadAllText(Path.Combine(wb, f)));
+        foreach (var f in Exercise5Files) File.Delete(Path.Combine(wb, f));
         WorkbookAnswers.Fill(exercise1, OneMethod, WorkbookAnswers.Exercise1[OneMethod]);
         stages.OneBuild = Build(wb);
         if (stages.OneBuild.ExitCode != 0) return;
+        stages.OneRun = Dotnet(wb, "run", "--no-build");
         stages.OneTest = Dotnet(wb, "test", "--no-build");
 
         File.WriteAllText(exercise1, fresh);
+        foreach (var (f, text) in exercise5) File.WriteAllText(Path.Combine(wb, f), text);
         WorkbookAnswers.FillAll(wb);
         stages.FullBuild = Build(wb);
         if (stages.FullBuild.ExitCode != 0) return;
         stages.FullRun = Dotnet(wb, "run", "--no-build");
 
         WorkbookAnswers.Fill(exercise1, "dbndiff2", WorkbookAnswers.BesselMistake, replacing: WorkbookAnswers.BesselAnswer);
+        string exercise5File = Path.Combine(wb, "Exercise5.cs");
+        File.WriteAllText(exercise5File, File.ReadAllText(exercise5File).Replace(WorkbookAnswers.Zeroing, WorkbookAnswers.NoZeroing));
         stages.MistakeBuild = Build(wb);
         if (stages.MistakeBuild.ExitCode != 0) return;
         stages.MistakeRun = Dotnet(wb, "run", "--no-build");
@@ -52,12 +61,16 @@ public sealed class WorkbookFixture : IDisposable
 
         // In-place damage with a right value, on its own line: named at the learner's line.
         WorkbookAnswers.Fill(exercise1, "dbndiff2", WorkbookAnswers.BesselAnswer, replacing: WorkbookAnswers.BesselMistake);
+        File.WriteAllText(exercise5File, File.ReadAllText(exercise5File).Replace(WorkbookAnswers.NoZeroing, WorkbookAnswers.Zeroing));
         WorkbookAnswers.Fill(exercise1, "dbngain", WorkbookAnswers.InPlaceMistake, replacing: WorkbookAnswers.Exercise1["dbngain"]);
         stages.InPlaceBuild = Build(wb);
         if (stages.InPlaceBuild.ExitCode != 0) return;
         stages.InPlaceRun = Dotnet(wb, "run", "--no-build");
         stages.InPlaceTest = Dotnet(wb, "test", "--no-build");
     }
+
+    /// <summary>What a workbook made before Exercise 5 lacks.</summary>
+    public static readonly string[] Exercise5Files = ["Exercise5.cs", "Exercise5Tests.cs"];
 
     private static CliRunner.Result Build(string wb) => Dotnet(wb, "build", "--disable-build-servers", "-nologo", "-v", "q");
 
@@ -77,6 +90,7 @@ public sealed class FixtureStages
     public CliRunner.Result? FreshRun { get; set; }
     public CliRunner.Result? FreshTest { get; set; }
     public CliRunner.Result? OneBuild { get; set; }
+    public CliRunner.Result? OneRun { get; set; }
     public CliRunner.Result? OneTest { get; set; }
     public CliRunner.Result? FullBuild { get; set; }
     public CliRunner.Result? FullRun { get; set; }

@@ -220,5 +220,34 @@ public class WorkbookMistakeTests
             LectureFixture.Split.Train, steps: 5);
         Assert.Equal(Outcome.Wrong, scaled.Outcome);
         Assert.DoesNotContain("never zeroed", scaled.Explain());
+        Assert.DoesNotContain("share only", scaled.Explain());
+    }
+
+    /// <summary>Exercise 4 with dhprebn = dbndiff (= where += adds bnmeani's path): named as one consumer's share only,
+    /// at the first parameter it reaches in backward order (b1), with the tensor and its two uses.</summary>
+    [DataFact]
+    public void OneConsumersShareInExercise4IsNamed()
+    {
+        MlpParameters Backward(MlpParameters p, TrainingForwardState f, Tensor Xb, Tensor Yb)
+        {
+            long n = Xb.shape[0];
+            var dlogits = (F.softmax(f.logits, 1) - F.one_hot(Yb, 27).to_type(f.logits.dtype)) / n;
+            var dh = dlogits.mm(p.W2.t());
+            var dhpreact = (1.0 - f.h * f.h) * dh;
+            var dbnraw = p.bngain * dhpreact;
+            // dbndiff of the lecture's chain: through bnraw and through bnvar (bndiff2); its bnmeani path is left out.
+            var dbnvar_inv = (dbnraw * f.bnraw / f.bnvar_inv).sum(0, keepdim: true);
+            var dbnvar = -0.5 * f.bnvar_inv.pow(3) * dbnvar_inv;
+            var dhprebn = dbnraw * f.bnvar_inv + 2.0 * (f.bnraw / f.bnvar_inv) * (1.0 / (n - 1)) * dbnvar;
+            var dembcat = dhprebn.mm(p.W1.t());
+            return new MlpParameters(zeros_like(p.C).index_add_(0, Xb.view(-1), dembcat.view(-1, p.C.shape[1]), 1.0),
+                f.embcat.t().mm(dhprebn), dhprebn.sum(0, keepdim: false), f.h.t().mm(dlogits), dlogits.sum(0, keepdim: false),
+                (f.bnraw * dhpreact).sum(0, keepdim: true), dhpreact.sum(0, keepdim: true));
+        }
+        var grade = WorkbookGrader.GradeTraining(Answers.Of<IExercise4>(new() { ["Backward"] = a => Backward(A<MlpParameters>(a[0]), A<TrainingForwardState>(a[1]), A<Tensor>(a[2]), A<Tensor>(a[3])) }),
+            LectureFixture.Split.Train, steps: 3);
+        Assert.Equal(Outcome.Wrong, grade.Outcome);
+        Assert.Equal("at step 0: db1: one consumer's share only (= for +=)", grade.Cause);
+        Assert.Contains("hprebn is used twice (by bnmeani and bndiff), and dhprebn got one consumer's share only — add the gradients of both uses (+=, not =)", grade.Explain());
     }
 }

@@ -40,19 +40,27 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
         Assert.Contains("logits (fused CE)  not attempted", run.Stdout);
         Assert.Contains("hprebn (fused BN)  not attempted", run.Stdout);
         Assert.Contains("on your backward beside autograd: not attempted", run.Stdout);
+        Assert.Contains("Exercise 5, your training loop for 5 steps beside the lecture's: not attempted", run.Stdout);
 
         // dotnet test: every answer is a skipped test, none passes.
         var test = Stage(s.FreshTest);
-        Assert.Equal(new TestCounts(Failed: 0, Passed: 0, Skipped: 30), TestCounts.Parse(test.Output));
+        Assert.Equal(new TestCounts(Failed: 0, Passed: 0, Skipped: 31), TestCounts.Parse(test.Output));
         Assert.Contains("not attempted yet", test.Output);
     }
 
+    /// <summary>In a workbook made before Exercise 5 (no Exercise5.cs, no Exercise5Tests.cs): it builds, one filled
+    /// gradient turns exactly its test green, and the report says in one line how to add Exercise 5.</summary>
     [DataFact]
-    public void FillingOneGradientTurnsExactlyThatTestGreen()
+    public void FillingOneGradientTurnsExactlyThatTestGreenInAWorkbookWithoutExercise5()
     {
         var test = Stage(s.OneTest);
         Assert.Equal(new TestCounts(Failed: 0, Passed: 1, Skipped: 29), TestCounts.Parse(test.Output));
         Assert.Equal([WorkbookFixture.OneTest], TestCounts.Names(test.Output, "Passed"));
+        var run = Stage(s.OneRun);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("1/26 exact · 25 not attempted\n", run.Stdout);
+        Assert.Single(run.Stdout.Split('\n'), l => l.StartsWith("Exercise 5", StringComparison.Ordinal));
+        Assert.EndsWith(WorkbookReport.Exercise5Missing + "\n", run.Stdout);
     }
 
     [DataFact]
@@ -68,6 +76,7 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
         Assert.Contains("logits (fused CE)  approximate (passes", run.Stdout);
         Assert.Contains("hprebn (fused BN)  approximate (passes", run.Stdout);
         Assert.Contains("on your backward beside autograd: pass", run.Stdout);
+        Assert.Contains("Exercise 5, your training loop for 5 steps beside the lecture's: exact — bitwise the lecture's loop at all 5 steps", run.Stdout);
     }
 
     [DataFact]
@@ -88,10 +97,25 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
 
         // dotnet test: that line fails with its cause (and the chained finish line with it); the rest pass.
         var test = Stage(s.MistakeTest);
-        Assert.Equal(new TestCounts(Failed: 2, Passed: 28, Skipped: 0), TestCounts.Parse(test.Output));
-        Assert.Equal(["Ninja.Exercise1Tests.Line18_dbndiff2", "Ninja.Exercise1Tests.Line27_chained_26_of_26_exact"],
-            TestCounts.Names(test.Output, "Failed"));
+        Assert.Equal(new TestCounts(Failed: 3, Passed: 28, Skipped: 0), TestCounts.Parse(test.Output));
+        Assert.Equal(["Ninja.Exercise1Tests.Line18_dbndiff2", "Ninja.Exercise1Tests.Line27_chained_26_of_26_exact",
+            "Ninja.Exercise5Tests.the_training_loop_zero_grad_backward_step"], TestCounts.Names(test.Output, "Failed"));
         Assert.Contains("dbndiff2: WRONG", test.Output);
+    }
+
+    /// <summary>Exercise 5 without the zeroing line (planted beside Exercise 1's mistake, in the same build): WRONG at
+    /// Exercise5.cs(LINE,COL), named "never zeroed" with the step whose gradient is the sum, in the report and the test.</summary>
+    [DataFact]
+    public void ALoopThatNeverZeroesIsNamedAtTheLearnersLine()
+    {
+        var run = Stage(s.MistakeRun);
+        var source = File.ReadAllLines(Path.Combine(fixture.Folder, "ninja", "Exercise5.cs"));
+        int line = Array.FindIndex(source, l => l.Contains(" Train(", StringComparison.Ordinal)) + 1; // its first sequence point: the body's {
+        int column = source[line - 1].LastIndexOf('{') + 1;
+        string at = $"Exercise5.cs({line},{column}): ";
+        Assert.Contains("Exercise 5, your training loop for 5 steps beside the lecture's: WRONG — the gradients were never zeroed\n", run.Stdout);
+        Assert.Contains(at + "loop: WRONG — the gradient at step 2 equals the sum of steps 1–2: the gradients were never zeroed — PyTorch and TorchSharp accumulate them", run.Stdout);
+        Assert.Contains(at + "Train: WRONG — the gradients were never zeroed", Stage(s.MistakeTest).Output);
     }
 
     /// <summary>dbngain = dhpreact.mul_(bnraw)…: WRONG with the damage named, at Exercise1.cs(LINE,COL) of its method,
@@ -199,7 +223,7 @@ public class WorkbookCommandTests : CliTestFolder
         var files = WorkbookScaffold.Files(new LibrarySource.FromPackage("/f", "1.0.0"), "/d/names.txt").ToDictionary(f => f.Path, f => f.Text);
         var answers = WorkbookAnswers.Exercise1.Values.Append(WorkbookAnswers.Exercise2).Append(WorkbookAnswers.Exercise3)
             .Select(a => a.TrimStart('=', '>', ' ').TrimEnd(';')).ToList();
-        foreach (var (exercise, blanks) in new[] { ("Exercise1.cs", 26), ("Exercise2.cs", 1), ("Exercise3.cs", 1), ("Exercise4.cs", 1) })
+        foreach (var (exercise, blanks) in new[] { ("Exercise1.cs", 26), ("Exercise2.cs", 1), ("Exercise3.cs", 1), ("Exercise4.cs", 1), ("Exercise5.cs", 1) })
         {
             var methods = files[exercise].Split('\n').Where(l => l.TrimStart().StartsWith("public ") && l.Contains('(')).ToList();
             Assert.Equal(blanks, methods.Count);

@@ -17,7 +17,7 @@ public abstract record LibrarySource
 
 /// <summary>
 /// The files of a new workbook, from the templates embedded in this program (Scaffold/Template/*.template):
-/// the project, the four exercises with blanks, the report's Main, one test per answer, a README.
+/// the project, the five exercises with blanks, the report's Main, one test per answer, a README.
 /// </summary>
 public static class WorkbookScaffold
 {
@@ -39,7 +39,9 @@ public static class WorkbookScaffold
             ("Exercise2.cs", Template("Exercise2.cs")),
             ("Exercise3.cs", Template("Exercise3.cs")),
             ("Exercise4.cs", Template("Exercise4.cs")),
+            ("Exercise5.cs", Template("Exercise5.cs")),
             ("Tests.cs", Template("Tests.cs").Replace("{{LINE_TESTS}}", LineTests())),
+            ("Exercise5Tests.cs", Template("Exercise5Tests.cs")),
         };
         if (source is LibrarySource.FromPackage p)
         {

@@ -26,7 +26,27 @@ public static class GradientVerifier
         using var net = new Mlp(q);
         F.cross_entropy(net.Forward(Xb, ForwardMode.Inspect), Yb).backward();
         // In the layers' order, not the lecture's (bngain and bnbias last), so that a mistake in dlogits is found at b2.
-        return Compare(q.InLayerOrder.Zip(manual.InLayerOrder, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
+        var rows = Compare(q.InLayerOrder.Zip(manual.InLayerOrder, (a, m) => (a.Name, m.Tensor, a.Tensor.grad!)).ToList());
+        return NameOneConsumersShare(rows, manual, trainer.Parameters, Xb, Yb);
+    }
+
+    /// <summary>
+    /// The likely origin (the first wrong row) with its hint replaced when its manual gradient is autograd's without
+    /// one path: one consumer's share only of a tensor used twice (<c>=</c> where <c>+=</c> adds the second), or of
+    /// an embedding row read twice (<see cref="OneConsumersShare"/>). The other rows are returned as they are.
+    /// </summary>
+    /// <param name="rows">In backward order, named by the parameter (<c>W1</c>) or its gradient (<c>dW1</c>).</param>
+    /// <param name="manual">The manual gradients; <paramref name="p"/> the parameters they were computed at.</param>
+    public static IReadOnlyList<GradientRow> NameOneConsumersShare(IReadOnlyList<GradientRow> rows, MlpParameters manual, MlpParameters p, Tensor Xb, Tensor Yb)
+    {
+        int at = rows.ToList().FindIndex(r => r.Verdict == Verdict.Wrong);
+        if (at < 0) return rows;
+        string parameter = p.Named.Any(t => t.Name == rows[at].Name) ? rows[at].Name : rows[at].Name[1..];
+        var mine = manual.Named.Single(t => t.Name == parameter).Tensor;
+        if (OneConsumersShare.Diagnose(parameter, mine, p, Xb, Yb) is not { } hint) return rows;
+        var named = rows.ToList();
+        named[at] = named[at] with { Hint = hint.Text, Cause = hint.Cause };
+        return named;
     }
 
     /// <summary>

@@ -11,7 +11,8 @@ namespace ManualVsAuto.Workbook;
 
 /// <summary>
 /// Grades a learner's workbook against autograd: Exercise 1 line by line and chained, Exercises 2 and 3 as
-/// approximate, Exercise 4 by training beside autograd. Every answer gets copies of its inputs, under no_grad.
+/// approximate, Exercise 4 by training beside autograd, Exercise 5 (the training loop) beside the lecture's loop. Every
+/// answer of Exercises 1–4 gets copies of its inputs, under no_grad.
 /// </summary>
 public static class WorkbookGrader
 {
@@ -21,6 +22,12 @@ public static class WorkbookGrader
     public const int TrainingNHidden = 200;
     public const int BatchSize = 32;
     public const double LearningRate = 0.1;
+
+    /// <summary>Exercise 5: steps of the learner's loop beside the lecture's; few, as each is compared bitwise.</summary>
+    public const int LoopSteps = 5;
+
+    /// <summary>Exercise 5's <c>lr_decay_step</c>: lr 0.1 for steps 1–3, 0.01 for steps 4–5, so a schedule off by one shows.</summary>
+    public const int LoopDecayStep = 3;
 
     /// <summary>
     /// What an answer's parameters are bound to, by name: <c>n</c>, <c>eps</c>, <c>Xb</c>, <c>Yb</c>, a forward tensor or
@@ -249,12 +256,15 @@ public static class WorkbookGrader
             if (missing is not null) return Fail(Outcome.Wrong, $"at step {step}: d{missing} is null");
             // In backward order, as --verify-every: the first gradient that is off names where the mistake likely is (a wrong dlogits at b2).
             var rows = GradientVerifier.Compare(grads.InLayerOrder.Zip(autogradParameters.InLayerOrder, (m, a) => ("d" + m.Name, m.Tensor, a.Tensor.grad!)).ToList());
+            if (rows.Any(r => !r.Passed)) rows = GradientVerifier.NameOneConsumersShare(rows, grads, yours, Xb, Yb);
             if (rows.FirstOrDefault(r => !r.Passed) is { } failing)
             {
                 string pname = failing.Name[1..];
                 var mine = grads.Named.Single(x => x.Name == pname).Tensor;
                 if (step > 0 && GradientVerifier.Accumulated(mine, sums.Named.Single(x => x.Name == pname).Tensor, step) is { } acc)
                     return Fail(Outcome.Wrong, Short($"at step {step}: d{pname} accumulates over the steps"), $"at step {step}: {failing.Name} {acc}", failing);
+                if (failing.Cause is { } share && share.Contains("share only", StringComparison.Ordinal))
+                    return Fail(Outcome.Wrong, Short($"at step {step}: {failing.Name}: {share}"), $"at step {step}: {failing.Hint}", failing);
                 if (failing.Verdict == Verdict.ShapeMismatch)
                     return Fail(Outcome.Wrong, Short($"at step {step}: {failing.Name} has shape {Cmp.Shape(mine.shape)}"),
                         $"at step {step}: {failing.Name} has shape {Cmp.Shape(mine.shape)}, {pname} has {failing.ShapeText}", failing);
@@ -271,6 +281,19 @@ public static class WorkbookGrader
         }
         return new Grade(name, answer, shape, Outcome.Approximate, true, Message: FormattableString.Invariant(
             $"every gradient within the training tolerance of autograd's at all {steps} steps; loss {firstLoss:0.0000} → {yourLoss:0.0000} (autograd {autogradLoss:0.0000})"));
+    }
+
+    /// <summary>
+    /// Exercise 5: the learner's training loop (<see cref="IExercise5"/>) for <see cref="LoopSteps"/> steps with
+    /// <c>lr_decay_step</c> <see cref="LoopDecayStep"/>, beside the lecture's loop (<see cref="LectureLoop"/>, n_hidden 200,
+    /// batch 32) from the same init and minibatches; bitwise the same in either update form is exact, within the
+    /// training tolerance approximate, and a loop that matches a known mistake (never zeroed, the wrong sign, the step
+    /// before backward, the schedule off by one) gets it named.
+    /// </summary>
+    public static Grade GradeLoop(IExercise5 e5, Examples train, ulong seed = MlpConfig.LectureSeed, Action<string>? asking = null, TimeSpan? timeLimit = null)
+    {
+        asking?.Invoke("Exercise 5's Train");
+        return LoopGrader.Grade(e5, train, LoopSteps, LoopDecayStep, seed, timeLimit ?? AnswerRunner.DefaultLimit);
     }
 
     /// <summary>The same answer asked in float64, autograd's float64 gradient and the largest upstream gradient (for rounding noise).</summary>
@@ -418,7 +441,7 @@ public static class WorkbookGrader
     private static Tensor Copy(Tensor t) => t.detach().clone();
 
     /// <summary>An exception's message without TorchSharp's native stack: the first line.</summary>
-    private static string FirstLine(Exception e) =>
+    internal static string FirstLine(Exception e) =>
         $"{e.GetType().Name}: {e.Message.Split('\n', 2)[0].Trim()}";
 
     private sealed class MissingUpstream(string name) : Exception($"needs d{name}")

@@ -3,14 +3,16 @@ using static TorchSharp.torch;
 
 namespace ManualVsAuto.Workbook;
 
-/// <summary>A workbook's <c>dotnet run</c>: grades the four exercises and prints the report.</summary>
+/// <summary>A workbook's <c>dotnet run</c>: grades the exercises and prints the report.</summary>
 public static class WorkbookProgram
 {
     public const string Usage = "usage: dotnet run [-- --data PATH/names.txt]";
 
     /// <param name="namesFile">Where the data file was when the workbook was made; <c>--data PATH</c> overrides it.</param>
+    /// <param name="e5">Exercise 5; when null, the workbook's own class that implements <see cref="IExercise5"/>
+    /// (its Exercise5.cs), so a workbook made before Exercise 5 existed builds as it is and gains it by copying that file in.</param>
     /// <returns>0 when no attempted answer is wrong (blanks do not fail), 1 when one is, 2 for bad input.</returns>
-    public static int Run(string[] args, string namesFile, IExercise1 e1, IExercise2 e2, IExercise3 e3, IExercise4 e4)
+    public static int Run(string[] args, string namesFile, IExercise1 e1, IExercise2 e2, IExercise3 e3, IExercise4 e4, IExercise5? e5 = null)
     {
         try
         {
@@ -26,9 +28,12 @@ public static class WorkbookProgram
             var asking = Console.IsErrorRedirected ? null : Breadcrumbs(Console.Error);
             var lecture = WorkbookGrader.GradeLecture(e1, e2, e3, train, asking: asking);
             var training = WorkbookGrader.GradeTraining(e4, train, asking: asking);
+            e5 ??= Exercise5Of(e1);
+            var loop = e5 is null ? null : WorkbookGrader.GradeLoop(e5, train, asking: asking);
             asking?.Invoke("");
-            Console.Write(WorkbookReport.ToText(lecture, training));
-            var all = lecture.Lines.Concat(lecture.Chained).Append(lecture.CrossEntropy).Append(lecture.BatchNorm).Append(training);
+            Console.Write(WorkbookReport.ToText(lecture, training, loop));
+            var all = lecture.Lines.Concat(lecture.Chained).Append(lecture.CrossEntropy).Append(lecture.BatchNorm).Append(training)
+                .Concat(loop is null ? [] : [loop]);
             return all.Any(g => g.Outcome is Outcome.Wrong or Outcome.Error) ? 1 : 0;
         }
         catch (DataException e)
@@ -37,6 +42,12 @@ public static class WorkbookProgram
             return 2;
         }
     }
+
+    /// <summary>The workbook's Exercise 5 (a public class with a parameterless constructor beside Exercise 1's), or null when it has none.</summary>
+    public static IExercise5? Exercise5Of(IExercise1 e1) => e1.GetType().Assembly is { IsDynamic: true } ? null :
+        e1.GetType().Assembly.GetExportedTypes()
+            .Where(t => typeof(IExercise5).IsAssignableFrom(t) && t is { IsClass: true, IsAbstract: false } && t.GetConstructor(Type.EmptyTypes) is not null)
+            .Select(t => (IExercise5)Activator.CreateInstance(t)!).FirstOrDefault();
 
     /// <summary>
     /// Says on a terminal which answer is being graded, before it is called, each line overwriting the last ("" clears

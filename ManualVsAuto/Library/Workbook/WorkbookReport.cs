@@ -7,7 +7,12 @@ namespace ManualVsAuto.Workbook;
 /// <summary>A workbook's grades as plain text: the lecture's table with a verdict per line, a progress line, the fused rows and training.</summary>
 public static class WorkbookReport
 {
-    public static string ToText(LectureGrade lecture, Grade training)
+    /// <summary>The one line a workbook made before Exercise 5 prints for it.</summary>
+    public const string Exercise5Missing =
+        "Exercise 5, the training loop: not in this workbook — copy Exercise5.cs and Exercise5Tests.cs from a new one (ManualVsAuto workbook new DIR) into it";
+
+    /// <param name="loop">Exercise 5; null for a workbook without it.</param>
+    public static string ToText(LectureGrade lecture, Grade training, Grade? loop = null)
     {
         var sb = new StringBuilder();
         sb.Append("Exercise 1: each gradient from autograd's upstream gradients, so every line is judged on its own;\n")
@@ -50,6 +55,20 @@ public static class WorkbookReport
           })
           .Append('\n');
         AppendDetails(sb, [training]);
+        if (loop is null)
+        {
+            sb.Append(Exercise5Missing).Append('\n');
+            return sb.ToString();
+        }
+        sb.Append($"Exercise 5, your training loop for {loop.Shape} beside the lecture's: ")
+          .Append(loop.Outcome switch
+          {
+              Outcome.NotAttempted => "not attempted",
+              _ when loop.Passed => loop.Verdict + " — " + loop.Message,
+              _ => loop.Verdict + " — " + loop.Cause,
+          })
+          .Append('\n');
+        AppendDetails(sb, [loop]);
         return sb.ToString();
     }
 
