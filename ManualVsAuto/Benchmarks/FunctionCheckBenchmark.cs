@@ -7,8 +7,8 @@ namespace ManualVsAuto.Benchmarks;
 
 /// <summary>
 /// One rule test (<see cref="FunctionCheck"/>) of a GELU Function on a tensor of the lecture's size, 32×200 (a batch
-/// of hidden activations), with the batch rule on: what a user's xunit test of a custom Function costs. Not part of
-/// <c>benchmark</c>'s default set; run it with BenchmarkDotNet's runner by name.
+/// of hidden activations), with the batch rule on: what a user's xunit test of a custom Function costs
+/// (<c>benchmark --model checks</c>).
 /// </summary>
 public class FunctionCheckBenchmark
 {

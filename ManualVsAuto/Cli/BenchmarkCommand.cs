@@ -29,9 +29,10 @@ public static class BenchmarkCommand
         var model = new Option<string>("--model")
         {
             Description = "all: every net in one run; " + string.Join("; ", ModelKinds.All.Where(Benchmarks.IsRegistered)
-                .Select(k => $"{k.Name}: {k.Description}, one step at n_hidden {k.LectureNHidden}")),
+                .Select(k => $"{k.Name}: {k.Description}, one step at n_hidden {k.LectureNHidden}")) +
+                "; checks: the checker itself (the float64 replay on the lecture's check, a custom-Function rule test)",
             DefaultValueFactory = _ => "all",
-        }.AcceptOnlyFromAmong(["all", .. Nets.Select(n => n.Name)]);
+        }.AcceptOnlyFromAmong(["all", .. Nets.Select(n => n.Name), Checks]);
         var threads = OptionFactory.Int("--threads", 1, "measure with 1 up to this many libtorch intra-op threads", 1);
         var cmd = new Command("benchmark",
             "Measure one training step per net (batch 32) with BenchmarkDotNet: the manual backward, autograd through the layers and " +
@@ -52,6 +53,14 @@ public static class BenchmarkCommand
             var config = ManualConfig.Create(DefaultConfig.Instance).AddJob(job)
                 .WithOptions(ConfigOptions.DisableOptimizationsValidator)
                 .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "ManualVsAuto.BenchmarkArtifacts"));
+            if (r.GetValue(model) == Checks)
+            {
+                var checks = BenchmarkRunner.Run([typeof(CheckingBenchmark), typeof(FunctionCheckBenchmark)], config);
+                Console.Out.WriteLine();
+                Console.Out.WriteLine($"One run on {Machine()}:");
+                Console.Out.WriteLine(CheckLine(checks));
+                return checks.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(x => !x.Success)) ? ExitCodes.Failed : ExitCodes.Ok;
+            }
             var nets = Nets.Where(n => r.GetValue(model) is "all" || r.GetValue(model) == n.Name).ToList();
             var summaries = BenchmarkRunner.Run([typeof(SgemmBenchmark), .. nets.Select(n => n.Type)], config);
             var lines = RatioLines(summaries, nets);
@@ -95,6 +104,19 @@ public static class BenchmarkCommand
             }
         }
         return lines;
+    }
+
+    private const string Checks = "checks";
+
+    /// <summary>The float64 replay's cost (a check with one wrong row, replay on minus off) and a rule test's.</summary>
+    private static string CheckLine(Summary[] summaries)
+    {
+        var reports = summaries.SelectMany(s => s.Reports).Where(x => x.Success && x.ResultStatistics is not null).ToList();
+        double? Ms(string method) => reports.FirstOrDefault(x => x.BenchmarkCase.Descriptor.WorkloadMethod.Name == method)?.ResultStatistics!.Mean / 1e6;
+        double? on = Ms(nameof(CheckingBenchmark.Replayed)), off = Ms(nameof(CheckingBenchmark.ReplayOff)), rule = Ms(nameof(FunctionCheckBenchmark.RuleTest));
+        string F(double? ms) => ms is { } x ? x.ToString("F1", CultureInfo.InvariantCulture) + " ms" : "n/a";
+        return $"checks: float64 replay {F(on - off)} (lecture check with one wrong row {F(on)}, replay off {F(off)}) · " +
+               $"rule test of a GELU Function, 32×200: {F(rule)}";
     }
 
     private static double Flops(Type type)
