@@ -250,4 +250,84 @@ public class WorkbookMistakeTests
         Assert.Equal("at step 0: db1: one consumer's share only (= for +=)", grade.Cause);
         Assert.Contains("hprebn is used twice (by bnmeani and bndiff), and dhprebn got one consumer's share only — add the gradients of both uses (+=, not =)", grade.Explain());
     }
+
+    /// <summary>Exercise 1 answered in full (the lecture's lines), to plant one mistake in.</summary>
+    private static Dictionary<string, Func<object?[], object?>> Solution()
+    {
+        Tensor X(object?[] a, int i) => A<Tensor>(a[i]);
+        return new()
+        {
+            ["dlogprobs"] = a => zeros_like(X(a, 0)).index_put_(full([(long)a[2]!], -1.0 / (long)a[2]!, dtype: X(a, 0).dtype), arange((long)a[2]!), X(a, 1)),
+            ["dprobs"] = a => X(a, 0) / X(a, 1),
+            ["dcounts_sum_inv"] = a => (X(a, 1) * X(a, 0)).sum(1, keepdim: true),
+            ["dcounts_sum"] = a => -X(a, 1).pow(-2) * X(a, 0),
+            ["dcounts"] = a => X(a, 1) * X(a, 0) + ones_like(X(a, 3)) * X(a, 2),
+            ["dnorm_logits"] = a => X(a, 1) * X(a, 0),
+            ["dlogit_maxes"] = a => -X(a, 0).sum(1, keepdim: true),
+            ["dlogits"] = a => X(a, 0).clone() + F.one_hot(X(a, 2).max(1).indexes, X(a, 2).shape[1]) * X(a, 1),
+            ["dh"] = a => X(a, 0).matmul(X(a, 1).t()),
+            ["dW2"] = a => X(a, 1).t().matmul(X(a, 0)),
+            ["db2"] = a => X(a, 0).sum(0, keepdim: false),
+            ["dhpreact"] = a => (1.0 - X(a, 1) * X(a, 1)) * X(a, 0),
+            ["dbngain"] = a => (X(a, 1) * X(a, 0)).sum(0, keepdim: true),
+            ["dbnbias"] = a => X(a, 0).sum(0, keepdim: true),
+            ["dbnraw"] = a => X(a, 1) * X(a, 0),
+            ["dbnvar_inv"] = a => (X(a, 1) * X(a, 0)).sum(0, keepdim: true),
+            ["dbnvar"] = a => -0.5 * (X(a, 1) + (double)a[2]!).pow(-1.5) * X(a, 0),
+            ["dbndiff2"] = a => 1.0 / ((long)a[2]! - 1) * ones_like(X(a, 1)) * X(a, 0),
+            ["dbndiff"] = a => X(a, 1) * X(a, 0) + 2 * X(a, 3) * X(a, 2),
+            ["dbnmeani"] = a => -X(a, 0).sum(0, keepdim: true),
+            ["dhprebn"] = a => X(a, 0).clone() + 1.0 / (long)a[3]! * ones_like(X(a, 2)) * X(a, 1),
+            ["dembcat"] = a => X(a, 0).matmul(X(a, 1).t()),
+            ["dW1"] = a => X(a, 1).t().matmul(X(a, 0)),
+            ["db1"] = a => X(a, 0).sum(0, keepdim: false),
+            ["demb"] = a => X(a, 0).view(X(a, 1).shape),
+            ["dC"] = a => zeros_like(X(a, 1)).index_add_(0, X(a, 2).view(-1), X(a, 0).view(-1, X(a, 1).shape[1]), 1),
+        };
+    }
+
+    /// <summary>
+    /// The check's hints reach the workbook: an overwriting scatter for dC (index_put_ for index_add_) is named as the
+    /// check names it, from dC's local reference; the neighbouring mistake, a factor 2 in dC, is not called a scatter.
+    /// </summary>
+    [DataFact]
+    public void AnOverwritingScatterForDCIsNamedAsTheCheckNamesIt()
+    {
+        var answers = Solution();
+        answers["dC"] = a => zeros_like(A<Tensor>(a[1])).index_put_(A<Tensor>(a[0]).view(-1, A<Tensor>(a[1]).shape[1]), A<Tensor>(a[2]).view(-1));
+        var c = Grade(answers).Line("C");
+        Assert.Equal(Outcome.Wrong, c.Outcome);
+        Assert.Equal("a scatter that overwrote", c.Cause);
+        Assert.Contains("index_add_", c.Explain());
+
+        var doubled = Solution();
+        doubled["dC"] = a => 2 * zeros_like(A<Tensor>(a[1])).index_add_(0, A<Tensor>(a[2]).view(-1), A<Tensor>(a[0]).view(-1, A<Tensor>(a[1]).shape[1]), 1);
+        var d = Grade(doubled).Line("C");
+        Assert.Equal(Outcome.Wrong, d.Outcome);
+        Assert.DoesNotContain("overwrote", d.Explain());
+    }
+
+    /// <summary>
+    /// A mistake in the chain: the chained column says where the rows below it inherit it from ("inherits ← dprobs"),
+    /// not WRONG on every row; the full solution is 26/26 on its own and its chain has no inherits.
+    /// </summary>
+    [DataFact]
+    public void TheChainedColumnSaysWhichLineARowInheritsFrom()
+    {
+        var right = Grade(Solution());
+        Assert.All(right.Lines, l => Assert.True(l.Passed, l.Explain()));
+        Assert.DoesNotContain(right.Chained, c => c.Row?.Verdict == Verdict.Inherits);
+
+        var answers = Solution();
+        answers["dprobs"] = a => -A<Tensor>(a[0]) / A<Tensor>(a[1]);
+        var g = Grade(answers);
+        int at = WorkbookGrader.Names.ToList().IndexOf("probs");
+        Assert.Equal(Outcome.Wrong, g.Chained[at].Outcome);
+        Assert.NotEqual(Verdict.Inherits, g.Chained[at].Row!.Verdict);
+        var below = g.Chained.Skip(at + 1).Where(c => !c.Passed).ToList();
+        Assert.NotEmpty(below);
+        Assert.All(below, c => Assert.Equal(["probs"], c.Row!.InheritsFrom));
+        var text = WorkbookReport.ToText(g, new Grade("training", "Exercise4", "300 steps", Outcome.NotAttempted, false));
+        Assert.Contains("inherits ← dprobs", text);
+    }
 }

@@ -228,6 +228,18 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
     private bool UpstreamPasses(string name, string? from) =>
         tape.Upstream(name, from).All(s => judged.FirstOrDefault(c => c.TensorName == s.Name)?.Row.Passed ?? true);
 
+    /// <summary>
+    /// The hint the check gives a wrong line fed autograd's own upstream gradients (the workbook's "on its own"
+    /// grade): the mistake's signature against the line's local reference, with every consumer's share and, for an
+    /// indexing step, how often each element was read; null when the tensor has no recorded consumer.
+    /// </summary>
+    public MistakeHint? LocalHint(string name, Tensor manual, string? from = null)
+    {
+        using var scope = NewDisposeScope();
+        if (LocalReferences.Of(tape, name, _ => null, from) is not { } local || !local.shape.SequenceEqual(manual.shape)) return null;
+        return OriginHint(tape, name, manual.detach().to_type(local.dtype), local, _ => null, upstreamRight: true, from);
+    }
+
     /// <summary>The mistake's signature at an origin row, against its local reference (in float64 when available).</summary>
     private static MistakeHint OriginHint(StepTape on, string name, Tensor manual, Tensor local, Func<string, Tensor?> manualOf, bool upstreamRight, string? from)
     {

@@ -120,12 +120,37 @@ public static class WorkbookGrader
         }
 
         // On its own: every line gets autograd's upstream gradients.
+        Func<Tensor, MistakeHint?> LocalHint(string name, string? from = null) => manual => check.Engine.LocalHint(name, manual, from);
         var lines = Lines.Select(name => Judge(name, Autograd(name), () => Call.Of(e1, Exercise1Method(name), Upstream(Autograd)), asking, limit,
-            expectExact: true, float64: InFloat64(name, () => Ask64(e1, Exercise1Method(name), Upstream64(Autograd64))))).ToList();
+            expectExact: true, float64: InFloat64(name, () => Ask64(e1, Exercise1Method(name), Upstream64(Autograd64))), localHint: LocalHint(name))).ToList();
+
+        var chained = new List<Grade>();
+        // The chained column's origin: the first line above, among the tensor's consumers and theirs, that is
+        // not right in the chain — what the check calls "inherits ← X".
+        string? chainedOrigin(string name)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var queue = new Queue<string>(check.Tape.Consumers(name).Select(c => c.Name));
+            string? first = null;
+            int firstAt = int.MaxValue;
+            while (queue.Count > 0)
+            {
+                var up = queue.Dequeue();
+                if (!seen.Add(up)) continue;
+                int at = Array.IndexOf(Lines, up);
+                if (at >= 0 && at < chained.Count && !chained[at].Passed)
+                {
+                    var origin = chained[at].Row is { Verdict: Verdict.Inherits } r ? r.InheritsFrom[0] : up;
+                    int originAt = Array.IndexOf(Lines, origin);
+                    if (originAt < firstAt) (first, firstAt) = (origin, originAt);
+                }
+                foreach (var c in check.Tape.Consumers(up)) queue.Enqueue(c.Name);
+            }
+            return first;
+        }
 
         var own = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var own64 = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var chained = new List<Grade>();
         foreach (var (name, (alone, _)) in Lines.Zip(lines))
         {
             // A blank stays a blank, whatever is missing above it.
@@ -135,16 +160,24 @@ public static class WorkbookGrader
             if (manual is not null && grade.Outcome is not Outcome.Error) own[name] = manual;
             // Right on its own, off in the chain: the cause is upstream, not here.
             if (alone.Passed && !grade.Passed && grade.Outcome is not Outcome.NeedsUpstream)
-                grade = grade with { Message = "exact on its own: a line above feeds it a gradient that is not exact", Detail = grade.Message };
+            {
+                var from = chainedOrigin(name);
+                grade = grade with
+                {
+                    Message = "exact on its own: a line above feeds it a gradient that is not exact" + (from is null ? "" : $" (from d{from})"),
+                    Detail = grade.Message,
+                    Row = from is null || grade.Row is null ? grade.Row : grade.Row with { Verdict = Verdict.Inherits, InheritsFrom = [from], DecidedLocally = true },
+                };
+            }
             chained.Add(grade);
         }
 
         var fusedCe = Judge("logits", Autograd("logits"), () => Call.Of(e2, typeof(IExercise2).GetMethod("dlogits")!, Upstream(Autograd)), asking, limit,
             expectExact: false, LectureCheck.FusedCrossEntropyLabel,
-            InFloat64("logits", () => Ask64(e2, typeof(IExercise2).GetMethod("dlogits")!, Upstream64(Autograd64)))).Grade;
+            InFloat64("logits", () => Ask64(e2, typeof(IExercise2).GetMethod("dlogits")!, Upstream64(Autograd64))), LocalHint("logits", "loss")).Grade;
         var fusedBn = Judge("hprebn", Autograd("hprebn"), () => Call.Of(e3, typeof(IExercise3).GetMethod("dhprebn")!, Upstream(Autograd)), asking, limit,
             expectExact: false, LectureCheck.FusedBatchNormLabel,
-            InFloat64("hprebn", () => Ask64(e3, typeof(IExercise3).GetMethod("dhprebn")!, Upstream64(Autograd64)))).Grade;
+            InFloat64("hprebn", () => Ask64(e3, typeof(IExercise3).GetMethod("dhprebn")!, Upstream64(Autograd64))), LocalHint("hprebn", "hpreact")).Grade;
         if (fusedBn.Outcome == Outcome.Wrong && IntegerBessel(e3, Upstream(Autograd), limit) is { } bessel) fusedBn = bessel(fusedBn);
         return new LectureGrade(lines.Select(l => l.Grade).ToList(), chained, fusedCe, fusedBn);
 
@@ -307,7 +340,7 @@ public static class WorkbookGrader
     /// float32 but wrong in float64 it is wrong.
     /// </summary>
     private static (Grade Grade, Tensor? Manual) Judge(string name, Tensor reference, Func<Call> makeCall, Action<string>? asking, TimeSpan limit,
-        bool expectExact, string? label = null, Float64Answer? float64 = null)
+        bool expectExact, string? label = null, Float64Answer? float64 = null, Func<Tensor, MistakeHint?>? localHint = null)
     {
         string answer = "d" + name, shape = Cmp.Shape(reference.shape);
         string gradeName = label ?? name;
@@ -367,8 +400,13 @@ public static class WorkbookGrader
                 $"your {answer} returns its input {alias} itself: in the notebook a later change to one changes the other — return a new tensor ({alias}.clone())", row), manual);
 
         if (row.Verdict is Verdict.Approximate or Verdict.Wrong && float64 is not null) row = DecideInFloat64(row, float64);
-        // Fed autograd's upstream gradients, a wrong line is wrong here (the chained grade only compares).
-        if (row.Verdict == Verdict.Wrong) row = row with { DecidedLocally = true };
+        // Fed autograd's upstream gradients, a wrong line is wrong here (the chained grade only compares), and the
+        // check's own hint for it applies: the one from its local reference, which knows every consumer's share.
+        if (row.Verdict == Verdict.Wrong)
+        {
+            row = row with { DecidedLocally = true };
+            if (localHint?.Invoke(manual) is { } h) row = row with { Hint = h.Text, Cause = h.Cause };
+        }
         var outcome = row.Verdict switch
         {
             Verdict.Exact => Outcome.Exact,

@@ -25,7 +25,13 @@ public static class WorkbookReport
             rows.Add([
                 (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), g.Name, g.Shape, g.Verdict,
                 g.Row is { } r ? PlainTable.MaxDiff(r) : "-", g.Row is { } u ? PlainTable.UlpsText(u) : "-",
-                c.Outcome switch { Outcome.NotAttempted => "-", Outcome.NeedsUpstream => c.Message!, _ => c.Verdict },
+                c.Outcome switch
+                {
+                    Outcome.NotAttempted => "-",
+                    Outcome.NeedsUpstream => c.Message!,
+                    _ when c.Row is { Verdict: Verdict.Inherits } inherited => "inherits ← d" + inherited.InheritsFrom[0],
+                    _ => c.Verdict,
+                },
                 g.Outcome is Outcome.Wrong or Outcome.Error ? g.Cause ?? "" : "",
             ]);
         }
