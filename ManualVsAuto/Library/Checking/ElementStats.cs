@@ -39,7 +39,8 @@ internal sealed record ElementStats(
     internal static double[] ToDoubles(Tensor t) =>
         t.numel() == 0 ? [] : t.to_type(ScalarType.Float64).contiguous().cpu().data<double>().ToArray();
 
-    private static long[] Unravel(long flat, long[] shape)
+    /// <summary>The index of flat position <paramref name="flat"/> in a tensor of <paramref name="shape"/> (row-major).</summary>
+    internal static long[] Unravel(long flat, ReadOnlySpan<long> shape)
     {
         var index = new long[shape.Length];
         for (int d = shape.Length - 1; d >= 0; d--)

@@ -261,12 +261,12 @@ public static class FiniteDifference
             }
             results.Add(new NumericResult(
                 name, o.Mode, passed, tally.WorstDiff, tally.WorstRatio, tally.MaxDiff,
-                o.Mode == FiniteDifferenceMode.Full && tally.WorstAt >= 0 ? Unravel(tally.WorstAt, shape) : null,
+                o.Mode == FiniteDifferenceMode.Full && tally.WorstAt >= 0 ? ElementStats.Unravel(tally.WorstAt, shape) : null,
                 o.Mode == FiniteDifferenceMode.Fast && tally.WorstAt >= 0 ? (int)tally.WorstAt : null,
                 tally.WorstNumeric, tally.WorstManual, count, shape, converted[j], note, o.Eps, o.Atol, o.Rtol)
             {
                 Excused = tally.Excused,
-                FirstExcusedIndex = tally.FirstExcusedAt >= 0 ? Unravel(tally.FirstExcusedAt, shape) : null,
+                FirstExcusedIndex = tally.FirstExcusedAt >= 0 ? ElementStats.Unravel(tally.FirstExcusedAt, shape) : null,
                 AtFirstExcused = tally.FirstExcusedAt >= 0 ? tally.AtFirstExcused : null,
             });
         }
@@ -382,17 +382,6 @@ public static class FiniteDifference
                 $"f returned {y.dtype}; it must compute in float64 from the float64 inputs it is given " +
                 "(a constant or a cast inside f loses the precision central differences need).");
         return y.item<double>();
-    }
-
-    private static long[] Unravel(long flat, long[] shape)
-    {
-        var index = new long[shape.Length];
-        for (int k = shape.Length - 1; k >= 0; k--)
-        {
-            index[k] = flat % shape[k];
-            flat /= shape[k];
-        }
-        return index;
     }
 
     /// <summary>FNV-1a of the name mixed into the seed: stable across processes, unlike string.GetHashCode.</summary>

@@ -77,7 +77,7 @@ internal sealed class InputMutation : IDisposable
                 if (first < 0) first = i;
                 count++;
             }
-            var index = Unravel(first, clone.shape);
+            var index = ElementStats.Unravel(first, clone.shape);
             double before = Element(clone, first), after = Element(now, first);
             changes.Add(new TensorChange(name, count, index, before, after,
                 $"{count} of {n} elements changed; first at {Index(index)}: {NumberFormat.Full(before)} → {NumberFormat.Full(after)}"));
@@ -161,17 +161,6 @@ internal sealed class InputMutation : IDisposable
     {
         using var scope = NewDisposeScope();
         return flatSource.reshape(-1)[i].to_type(ScalarType.Float64).item<double>();
-    }
-
-    private static long[] Unravel(long flat, ReadOnlySpan<long> shape)
-    {
-        var index = new long[shape.Length];
-        for (int k = shape.Length - 1; k >= 0; k--)
-        {
-            index[k] = flat % shape[k];
-            flat /= shape[k];
-        }
-        return index;
     }
 
     private static string Index(long[] index) => "[" + string.Join(", ", index) + "]";

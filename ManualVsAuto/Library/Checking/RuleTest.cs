@@ -263,7 +263,7 @@ internal sealed class RuleTest
             double value = g.reshape(-1)[first].item<double>();
             random ??= RandomGradients();
             bool ignores = random is not null && random[j].allclose(g, 1e-9, 1e-12);
-            Rows.Add(new RuleRow(FunctionRule.ZeroGradOutput, RuleStatus.Fail, names[j], null, Unravel(first, g.shape), 0, value,
+            Rows.Add(new RuleRow(FunctionRule.ZeroGradOutput, RuleStatus.Fail, names[j], null, ElementStats.Unravel(first, g.shape), 0, value,
                 (ignores
                     ? $"not multiplied by grad_output: the gradient of {names[j]} is the same for a zero grad_output as for a random one; multiply the local derivative by grad_output"
                     : $"a zero grad_output gives a nonzero gradient of {names[j]}: a term that does not scale with grad_output") +
@@ -600,14 +600,4 @@ internal sealed class RuleTest
 
     private static string Show(double d) => NumberFormat.Value(d);
 
-    private static long[] Unravel(long flat, ReadOnlySpan<long> shape)
-    {
-        var index = new long[shape.Length];
-        for (int k = shape.Length - 1; k >= 0; k--)
-        {
-            index[k] = flat % shape[k];
-            flat /= shape[k];
-        }
-        return index;
-    }
 }
