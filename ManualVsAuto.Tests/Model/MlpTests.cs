@@ -102,6 +102,33 @@ public class MlpTests
         Assert.Equal(3.5571, loss.item<float>(), 4); // the check's loss, as README's report
     }
 
+    /// <summary>
+    /// The layer check decides in float64 too: a tanh backward 3e-6 too large is allclose in float32 but wrong in
+    /// float64, and only its row fails; the right formula without the fused multiply-add (1 − out·out, excess 0) is
+    /// approximate, proved right in float64.
+    /// </summary>
+    [DataTheory]
+    [InlineData(3e-6, false)]
+    [InlineData(0.0, true)]
+    public void TheLayerCheckDecidesInFloat64(double excess, bool right)
+    {
+        using var scope = NewDisposeScope();
+        var (model, Xb, Yb) = LectureBatch();
+        using var _ = model;
+        int tanh = model.Layers.ToList().FindIndex(l => l.Kind == "Tanh");
+        using var variant = new Sequential(model.Layers.Select((l, i) => i == tanh ? new TanhScaled(excess) : l).ToList());
+        var (check, _) = LayerCheck.Run(variant, Xb, Yb, numeric: null);
+        var row = check.Rows.Single(r => r.Name == LayerCheck.RowName(tanh - 1, model.Layers[tanh - 1], "out"));
+        Assert.True(row.Approximate, row.VerdictText); // float32's allclose cannot tell
+        if (right)
+        {
+            Assert.Equal(Verdict.Approximate, row.Verdict);
+            Assert.Contains("float64 rerun", row.Evidence);
+        }
+        else Assert.Equal(Verdict.Wrong, row.Verdict);
+        Assert.Equal(right ? [] : [row.Name], check.Rows.Where(r => !r.Passed).Select(r => r.Name));
+    }
+
     [DataTheory]
     [InlineData(4, "layers[3] BatchNorm1d out")]
     [InlineData(3, "layers[2] Linear out")]

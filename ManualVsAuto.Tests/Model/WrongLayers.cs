@@ -13,6 +13,16 @@ internal sealed class TanhWithoutSquare : Layer
     public override Tensor Backward(Tensor dout) => (1 - @out) * dout;
 }
 
+/// <summary>A tanh backward off by a factor 1 + <paramref name="excess"/>: within allclose for a small excess, so
+/// only float64 tells it from rounding.</summary>
+internal sealed class TanhScaled(double excess) : Layer
+{
+    private Tensor @out = null!;
+    public override string Kind => "Tanh";
+    public override Tensor Forward(Tensor x, ForwardMode mode) => @out = x.tanh();
+    public override Tensor Backward(Tensor dout) => (1 - @out * @out) * dout * (1 + excess);
+}
+
 /// <summary>A batchnorm whose input gradient is off by n/(n−1) (the biased variance's factor; n is the number of
 /// values each mean is taken over, e.g. 32 for a (32, C) batch, 64 for (32, 2, C)).</summary>
 internal sealed class BiasedBatchNorm(BatchNorm1d inner, int n) : Layer

@@ -87,7 +87,7 @@ internal sealed class Float64Decision
         var r = rerun(c);
         if (r.Loss.dtype != ScalarType.Float64)
             throw new GradientCheckException($"the float64 rerun returned a {r.Loss.dtype} loss: convert the parameters and the batch to float64.");
-        c.Backward(r.Loss);
+        if (!r.BackwardDone) c.Backward(r.Loss);
         side = new Float64Side(c.Tape, r.Manual);
         return side;
     }

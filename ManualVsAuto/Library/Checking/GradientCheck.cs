@@ -208,4 +208,8 @@ public sealed class GradientCheck : IStepRecorder
 }
 
 /// <summary>What a float64 rerun hands back: the float64 loss and the manual gradients recomputed in float64, by row label.</summary>
-public sealed record Float64Run(Tensor Loss, IReadOnlyDictionary<string, Tensor> Manual);
+public sealed record Float64Run(Tensor Loss, IReadOnlyDictionary<string, Tensor> Manual)
+{
+    /// <summary>The rerun ran <c>Backward(loss)</c> itself (its manual backward needed autograd's float64 gradients).</summary>
+    public bool BackwardDone { get; init; }
+}
