@@ -112,7 +112,7 @@ public sealed class FixtureStages
 public sealed record ReportLine(int Number, string Name, string Shape, string Verdict, string Chained, string Cause)
 {
     private static readonly Regex Row = new(
-        @"^ *(\d+) +(\S+) +(\([^)]*\)) +(exact|approximate|WRONG|ERROR|not attempted) +(\S+) +(\S+) +(needs your \S+ first|exact|approximate|WRONG|ERROR|-) *(.*)$",
+        @"^ *(\d+) +(\S+) +(\([^)]*\)) +(exact|approximate|WRONG|ERROR|not attempted) +(\S+) +(\S+) +(needs your \S+ first|inherits ← \S+|exact|approximate|WRONG|ERROR|-) *(.*)$",
         RegexOptions.Multiline);
 
     public static IReadOnlyList<ReportLine> Parse(string report) =>

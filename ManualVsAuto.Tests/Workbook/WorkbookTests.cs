@@ -94,6 +94,10 @@ public class WorkbookTests(WorkbookFixture fixture) : IClassFixture<WorkbookFixt
         // Chained, as the notebook's cmp: the mistake spreads to every line fed by it, and only to those.
         var chainedWrong = lines.Where(l => l.Chained != "exact").Select(l => l.Name).ToList();
         Assert.Equal(["bndiff2", "bndiff", "bnmeani", "hprebn", "embcat", "W1", "b1", "emb", "C"], chainedWrong);
+        // The chained column says where the failing lines below get it from (bnmeani and b1 pass, approximate).
+        Assert.Equal("WRONG", lines.Single(l => l.Name == "bndiff2").Chained);
+        Assert.Equal(["bndiff", "hprebn", "embcat", "W1", "emb", "C"], lines.Where(l => l.Chained == "inherits ← dbndiff2").Select(l => l.Name));
+        Assert.Equal(["bnmeani", "b1"], lines.Where(l => l.Chained == "approximate").Select(l => l.Name));
 
         // dotnet test: that line fails with its cause (and the chained finish line with it); the rest pass.
         var test = Stage(s.MistakeTest);
