@@ -18,7 +18,8 @@ public static class BenchmarkCommand
     /// <summary>The BenchmarkDotNet class of each net's training step (see Model/ModelKind.cs); a net without one is not offered.</summary>
     public static readonly ModelTable<Type?> Benchmarks = new ModelTable<Type?>(_ => null)
         .With(ModelKinds.Mlp, typeof(TrainingStepBenchmark))
-        .With(ModelKinds.WaveNet, typeof(WaveNetStepBenchmark));
+        .With(ModelKinds.WaveNet, typeof(WaveNetStepBenchmark))
+        .With(ModelKinds.Deep, typeof(DeepNetStepBenchmark));
 
     private static (string Name, Type Type)[] Nets =>
         ModelKinds.All.Where(Benchmarks.IsRegistered).Select(k => (k.Name, Benchmarks[k]!)).ToArray();
