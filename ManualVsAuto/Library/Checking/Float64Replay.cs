@@ -12,7 +12,8 @@ namespace ManualVsAuto.Checking;
 /// </summary>
 /// <remarks>
 /// A step's function may hold float tensors in its closure (the data, <c>x.matmul(v("W1"))</c>): those held in fields
-/// (captured variables, arrays of tensors) are swapped for float64 copies while the step runs and put back after. A
+/// (captured variables, arrays of tensors, the closures of functions it calls) are swapped for float64 copies while
+/// the step runs and put back after. A
 /// module in a closure keeps float32 parameters that cannot be swapped: such a step is refused, with the reason on
 /// the rows it would have decided, rather than run (libtorch's matmul on mixed dtypes ends the process).
 /// </remarks>
@@ -129,6 +130,9 @@ internal sealed class Float64Replay
                     case nn.Module m:
                         Refusal = $"holds a module ({m.GetType().Name}) whose parameters stay float32: make its parameters steps";
                         return;
+                    case Delegate d when depth < 3 && d.Target is { } inner:
+                        Visit(inner, depth + 1, seen); // a function the step calls, with its own closure
+                        break;
                     case { } nested when depth < 3 && IsCompilerGenerated(nested.GetType()):
                         Visit(nested, depth + 1, seen); // an enclosing scope's captured variables
                         break;
