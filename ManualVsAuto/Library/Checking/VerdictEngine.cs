@@ -45,6 +45,8 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
         // Without steps, a wrong shape below a failing row may come from it too.
         else if (row.Verdict == Verdict.ShapeMismatch && !tape.Upstream(name, from).Any() && EarlierOrigin() is { } earlier)
             row = Inherited(row, [earlier], decidedLocally: false, null) with { Hint = row.Hint };
+        if (row.Verdict is Verdict.Approximate or Verdict.IllConditioned && from is null)
+            row = row with { Rounding = RoundingForms.Explain(tape, name, manual, UserManual, RowOf) };
         judged.Add(new Judged(name, row, manual));
         return row;
     }
@@ -194,6 +196,8 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
     }
 
     internal static double MaxAbs(Tensor t) => t.numel() == 0 ? 0 : t.abs().max().to_type(ScalarType.Float64).item<double>();
+
+    private GradientRow? RowOf(string tensorName) => judged.FirstOrDefault(c => c.TensorName == tensorName)?.Row;
 
     /// <summary>The user's manual gradient of a tensor, when compared (and comparable), else null.</summary>
     private Tensor? UserManual(string name) =>
