@@ -14,7 +14,10 @@ namespace ManualVsAuto.Checking;
 internal static class RoundingForms
 {
     /// <summary>One form of a step's local backward: the op, the line in TorchSharp and what autograd does.</summary>
-    internal sealed record Form(string Op, string Text, string Autograd, Tensor Value);
+    /// <param name="Twice">
+    /// For a step that reads x twice (x*x): the one term autograd adds twice, once per use; <see cref="Value"/> is their sum.
+    /// </param>
+    internal sealed record Form(string Op, string Text, string Autograd, Tensor Value, string? Twice = null);
 
     /// <summary>Ops whose backward is one native kernel that no composition of TorchSharp ops reproduces bitwise.</summary>
     private const string Native = "a native kernel no composition reproduces bitwise: approximate is as close as a hand-written line gets";
@@ -50,20 +53,42 @@ internal static class RoundingForms
         }
         var shares = LocalReferences.Shares(tape, name, manualOf, split: true)!;
         var parts = new List<string>();
-        var found = new List<Tensor>();
+        var terms = new List<(string Text, Tensor Value)>();
+        bool allFound = true;
         foreach (var (step, share) in shares)
         {
             var s = consumers.Single(c => c.Name == step);
             if (Find(tape, s, name, share, manualOf) is { } f)
             {
                 parts.Add($"through {step}, {f.Op}: `{f.Text}`");
-                found.Add(f.Value);
+                if (f.Twice is { } once) terms.AddRange([(once, f.Value / 2), (once, f.Value / 2)]); // halving is exact
+                else terms.Add((f.Text, f.Value));
             }
-            else parts.Add($"through {step}: {Unknown(tape, s, name)}");
+            else
+            {
+                parts.Add($"through {step}: {Unknown(tape, s, name)}");
+                allFound = false;
+            }
         }
-        bool sums = found.Count == shares.Count && Same(found.Skip(1).Aggregate(found[0], (a, b) => a + b), local);
-        return $"{name} is read by {consumers.Count} steps; exact if written as the sum of autograd's forms" +
-               (sums ? "" : " (in autograd's order of accumulation)") + ": " + string.Join("; ", parts);
+        // Autograd adds one term per use as the graph delivers them: float addition is not associative, so the order counts.
+        var order = allFound && terms.Count <= 5
+            ? Orders(terms).FirstOrDefault(o => Same(o.Skip(1).Aggregate(o[0].Value, (a, b) => a + b.Value), local))
+            : null;
+        string sum = order is null ? " (in autograd's order of accumulation)" : $" in this order, `{string.Join(" + ", order.Select(t => Term(t.Text)))}`";
+        return $"{name} is read by {consumers.Count} steps; exact if written as the sum of autograd's forms{sum}: " + string.Join("; ", parts);
+
+        static string Term(string text) => text.Contains(' ') ? $"({text})" : text;
+    }
+
+    /// <summary>Every order of the terms (a handful at most).</summary>
+    private static IEnumerable<List<(string Text, Tensor Value)>> Orders(List<(string Text, Tensor Value)> terms)
+    {
+        if (terms.Count <= 1) { yield return terms; yield break; }
+        for (int i = 0; i < terms.Count; i++)
+        {
+            var rest = terms.Where((_, j) => j != i).ToList();
+            foreach (var o in Orders(rest)) yield return [terms[i], .. o];
+        }
     }
 
     /// <summary>The first form bitwise equal to <paramref name="reference"/>, the step's local backward for <paramref name="x"/>.</summary>
@@ -134,7 +159,8 @@ internal static class RoundingForms
             forms.Add(() => new("mean", $"({d} / {n}).expand_as({x})", $"mean backward is mean_backward: grad.expand(self's shape) / {n}", h));
             forms.Add(() => new("sum", $"{d}.expand_as({x})", "sum backward is grad.expand(self's shape)", g.expand_as(X)));
             forms.Add(() => new("the mean of a square (x*x or x.pow(2), then mean)", $"({d} / {n}).expand_as({x}) * {x} * 2",
-                $"mean backward divides by {n} first (grad.expand / {n}); the square's backward then multiplies by {x} and doubles", h * X * 2));
+                $"mean backward divides by {n} first (grad.expand / {n}); the square's backward then multiplies by {x}, once per use of {x}", h * X * 2,
+                Twice: $"({d} / {n}).expand_as({x}) * {x}"));
             forms.Add(() => new("var", $"(2.0 / {n - 1}) * {d} * ({x} - {x}.mean({dimText}))",
                 "var backward is var_backward(grad, self, dim, correction) = (2 / (n − correction)) · grad · (self − self.mean(dim, keepdim))",
                 2.0 / (n - 1) * g * (X - (dims.Length == X.dim() && O.dim() != X.dim() ? X.mean() : X.mean(dims, keepdim: true)))));
