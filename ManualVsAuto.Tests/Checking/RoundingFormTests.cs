@@ -139,6 +139,36 @@ public class RoundingFormTests : IDisposable
         Assert.All(check.Rows.TakeWhile(r => r.Name != "xc"), r => Assert.True(r.Exact, Describe(check)));
     }
 
+    [Fact]
+    public void AScaledProductNamesTheScaleFirstAndThatFormIsExact()
+    {
+        var g = new Generator(3);
+        var a = randn([2, 6, 8], generator: g).requires_grad_();
+        var b = randn([2, 6, 8], generator: g).requires_grad_();
+        var w = randn([2, 6, 6], generator: g);
+        double scale = 1 / Math.Sqrt(8);
+        var check = new GradientCheck();
+        check.Step("a", _ => a); check.Step("b", _ => b);
+        var s = check.Step("s", v => v("a").matmul(v("b").transpose(-2, -1)) * scale);
+        check.Backward(check.Step("loss", v => (v("s") * w).sum()));
+        using (no_grad())
+        {
+            var ds = w.clone();
+            check.Compare("s", ds);
+            var da = check.Compare("a", ds.matmul(b) * scale); // the scale last: rounds differently
+            var db = check.Compare("b", ds.transpose(-2, -1).matmul(a) * scale);
+            foreach (var row in new[] { da, db })
+            {
+                Assert.True(row.Passed);
+                Assert.False(row.Exact);
+                Assert.StartsWith("matmul scaled by 0.3535534 (step s) rounds differently: exact if written `(ds * 0.3535534)", row.Rounding);
+            }
+            // The forms named, the scale first, are autograd's bit for bit.
+            Assert.True((ds * scale).matmul(b).eq(a.grad!).all().item<bool>());
+            Assert.True((ds * scale).transpose(-2, -1).matmul(a).eq(b.grad!).all().item<bool>());
+        }
+    }
+
     /// <summary>One-op steps written naively: the op named and, where a form exists, that form exact when written.</summary>
     public static TheoryData<string> Ops() => new() { "tanh", "log", "sqrt", "rsqrt", "pow3", "sigmoid", "mean", "mulScalar", "divScalar", "var", "softmax", "log_softmax", "layer_norm" };
 

@@ -153,13 +153,13 @@ internal static class RoundingForms
         if (s.Inputs.Count == 1 && O.numel() < X.numel() && g.shape.SequenceEqual(O.shape) && (O.dim() == X.dim() || O.numel() == 1))
         {
             long n = X.numel() / Math.Max(1, O.numel());
-            var h = g.expand_as(X) / n;
+            Tensor h() => g.expand_as(X) / n;
             var dims = Enumerable.Range(0, (int)X.dim()).Where(i => O.dim() != X.dim() || (O.shape[i] == 1 && X.shape[i] != 1)).Select(i => (long)i).ToArray();
             string dimText = O.numel() == 1 && O.dim() != X.dim() ? "" : $"[{string.Join(", ", dims)}], keepdim: true";
-            forms.Add(() => new("mean", $"({d} / {n}).expand_as({x})", $"mean backward is mean_backward: grad.expand(self's shape) / {n}", h));
+            forms.Add(() => new("mean", $"({d} / {n}).expand_as({x})", $"mean backward is mean_backward: grad.expand(self's shape) / {n}", h()));
             forms.Add(() => new("sum", $"{d}.expand_as({x})", "sum backward is grad.expand(self's shape)", g.expand_as(X)));
             forms.Add(() => new("the mean of a square (x*x or x.pow(2), then mean)", $"({d} / {n}).expand_as({x}) * {x} * 2",
-                $"mean backward divides by {n} first (grad.expand / {n}); the square's backward then multiplies by {x}, once per use of {x}", h * X * 2,
+                $"mean backward divides by {n} first (grad.expand / {n}); the square's backward then multiplies by {x}, once per use of {x}", h() * X * 2,
                 Twice: $"({d} / {n}).expand_as({x}) * {x}"));
             forms.Add(() => new("var", $"(2.0 / {n - 1}) * {d} * ({x} - {x}.mean({dimText}))",
                 "var backward is var_backward(grad, self, dim, correction) = (2 / (n − correction)) · grad · (self − self.mean(dim, keepdim))",
@@ -173,13 +173,7 @@ internal static class RoundingForms
             string y = others[0];
             bool first = s.Inputs[0] == x;
             if (g.shape.SequenceEqual(O.shape) && X.dim() >= 2 && Y.dim() == X.dim() && O.dim() == X.dim())
-            {
-                var yt = Y.transpose(-2, -1);
-                if (first && g.shape[^1] == yt.shape[^2] && Fits(g, yt, X))
-                    forms.Add(() => new("matmul", $"{d}.matmul({y}.transpose(-2, -1))", "matmul/mm/bmm backward of the first operand is grad.matmul(other.transpose)", g.matmul(yt)));
-                if (!first && yt.shape[^1] == g.shape[^2] && Fits(yt, g, X))
-                    forms.Add(() => new("matmul", $"{y}.transpose(-2, -1).matmul({d})", "matmul/mm/bmm backward of the second operand is self.transpose.matmul(grad)", yt.matmul(g)));
-            }
+                forms.Add(() => Product(X, Y, O, g, first, x, y, d));
             if (g.shape.SequenceEqual(O.shape))
             {
                 forms.Add(() => new("mul", ReduceText($"{d} * {y}", X, O), "mul backward is grad * other, summed to self's shape", ReduceTo(g * Y, X)));
@@ -205,9 +199,56 @@ internal static class RoundingForms
         }
     }
 
-    /// <summary>A product of these shapes is defined and has x's shape: libtorch's matmul ends the process on a shape error.</summary>
-    private static bool Fits(Tensor a, Tensor b, Tensor x) =>
-        a.shape[..^2].SequenceEqual(b.shape[..^2]) && a.shape[^2] == x.shape[^2] && b.shape[^1] == x.shape[^1] && a.shape[..^2].SequenceEqual(x.shape[..^2]);
+    /// <summary>
+    /// A step that multiplies its two inputs as matrices (batched or not), the other one possibly transposed
+    /// (<c>q.matmul(k.transpose(-2, -1))</c>) and the product possibly scaled (<c>* scale</c>): autograd scales the
+    /// gradient first, then multiplies it with the other operand.
+    /// </summary>
+    private static Form? Product(Tensor X, Tensor Y, Tensor O, Tensor g, bool first, string x, string y, string d)
+    {
+        string T(string n) => $"{n}.transpose(-2, -1)";
+        var Yt = Y.transpose(-2, -1);
+        // (the product's value, the gradient's form given the scaled upstream gradient, its text)
+        var shapes = first
+            ? new (Tensor? P, Func<Tensor, Tensor?> Back, Func<string, string> Text)[]
+            {
+                (Mm(X, Y), gs => Mm(gs, Yt), gs => $"{gs}.matmul({T(y)})"),
+                (Mm(X, Yt), gs => Mm(gs, Y), gs => $"{gs}.matmul({y})"),
+            }
+            : [
+                (Mm(Y, X), gs => Mm(Yt, gs), gs => $"{T(y)}.matmul({gs})"),
+                (Mm(Y, X.transpose(-2, -1)), gs => Mm(gs.transpose(-2, -1), Y), gs => $"{T(gs)}.matmul({y})"),
+            ];
+        foreach (var (P, back, text) in shapes)
+        {
+            if (P is null || !P.shape.SequenceEqual(O.shape)) continue;
+            double? c = Same(P, O) ? 1 : ScaleOf(P, O);
+            if (c is not { } k) continue;
+            var gs = k == 1 ? g : g * k;
+            string gsText = k == 1 ? d : $"({d} * {Num(k)})";
+            if (back(gs) is { } value && value.shape.SequenceEqual(X.shape))
+                return new(k == 1 ? "matmul" : $"matmul scaled by {Num(k)}", text(gsText),
+                    "matmul/mm/bmm backward is grad.matmul(other.transpose) for the first operand, self.transpose.matmul(grad) for the second" +
+                    (k == 1 ? "" : $"; the scalar's mul backward comes first: grad * {Num(k)}"), value);
+        }
+        return null;
+    }
+
+    /// <summary>a.matmul(b) when the shapes multiply, else null: libtorch's matmul ends the process on a shape error.</summary>
+    private static Tensor? Mm(Tensor a, Tensor b) =>
+        a.dim() >= 2 && a.dim() == b.dim() && a.shape[..^2].SequenceEqual(b.shape[..^2]) && a.shape[^1] == b.shape[^2] ? a.matmul(b) : null;
+
+    /// <summary>The scalar c with p·c bitwise equal to o, read off the largest element, or null.</summary>
+    private static double? ScaleOf(Tensor p, Tensor o)
+    {
+        if (p.numel() == 0) return null;
+        var i = p.abs().flatten().argmax().item<long>();
+        double pi = p.flatten()[i].to_type(ScalarType.Float64).item<double>(), oi = o.flatten()[i].to_type(ScalarType.Float64).item<double>();
+        if (pi == 0 || oi == 0) return null;
+        foreach (double c in new[] { Nice(oi / pi), oi / pi })
+            if (Same(p * c, o)) return c;
+        return null;
+    }
 
     /// <summary>out = x·c or x / c for a scalar c read off the step's own values: grad * c, grad / c.</summary>
     private static Form? ScalarFactor(Tensor X, Tensor O, Tensor g, string x, string d)
