@@ -120,6 +120,19 @@ public class RoundingFormTests : IDisposable
     }
 
     [Fact]
+    public void TheRoundingIsInTheJsonReportAndTheDetailLine()
+    {
+        var check = LayerNorm(exactForms: false);
+        var report = new CheckReport(new CheckSettings(11, (int)N), 0, check.Rows, [], Versions.TorchSharp, Versions.LibTorch);
+        var doc = ManualVsAuto.Reporting.JsonRenderer.Parse(ManualVsAuto.Reporting.JsonRenderer.Render(report, RequiredLevel.Approx));
+        Assert.Equal("manualvsauto.report/3", doc.Schema);
+        Assert.Equal(check.Rows.Select(r => r.Rounding), doc.Rows.Select(r => r.Rounding));
+        var y = check.Rows.Single(r => r.Name == "y");
+        Assert.EndsWith(" — " + y.Rounding, ManualVsAuto.Reporting.SharedReportText.Detail(y));
+        Assert.Null(doc.Rows.Single(r => r.Name == "W").Rounding); // exact
+    }
+
+    [Fact]
     public void TheFormsNamedMakeEveryRowOfTheLayerNormBlockExact()
     {
         var check = LayerNorm(exactForms: true);

@@ -23,8 +23,8 @@ internal static class RoundingForms
     private const string Native = "a native kernel no composition reproduces bitwise: approximate is as close as a hand-written line gets";
 
     /// <summary>
-    /// The explanation for a passing row of <paramref name="name"/> that is not exact, or null when the tensor has no
-    /// consuming step of its own (then nothing is known of the op).
+    /// The explanation for a passing row of <paramref name="name"/> that is not exact, or null when nothing was
+    /// recorded with Step (then nothing is known of the ops).
     /// </summary>
     /// <param name="rowOf">The judged row of a tensor, to name the upstream rows that are not exact.</param>
     public static string? Explain(StepTape tape, string name, Tensor manual, Func<string, Tensor?> manualOf, Func<string, GradientRow?> rowOf)
@@ -128,6 +128,9 @@ internal static class RoundingForms
             forms.Add(() => new("log", $"{d} / {x}", "log backward is grad.div(self)", g / X));
             forms.Add(() => new("sqrt", $"{d} / (2 * {o})", "sqrt backward is grad / (2 * result)", g / (2 * O)));
             forms.Add(() => new("rsqrt", $"-0.5 * {d} * {o}.pow(3)", "rsqrt backward is -0.5 * grad * result.pow(3)", -0.5 * g * O.pow(3)));
+            forms.Add(() => Same(X * X, O)
+                ? new("the square x*x", $"{d} * {x} * 2", $"mul backward is grad * other for each operand, here both {x}: one term per use", g * X * 2, Twice: $"{d} * {x}")
+                : null);
             foreach (double p in new[] { 2.0, 3, 4, 0.5, -0.5, -1, -1.5, -2, 1.5 })
                 forms.Add(() => Same(X.pow(p), O)
                     ? new($"pow({Num(p)})", p == 2 ? $"{d} * (2 * {x})" : $"{d} * ({Num(p)} * {x}.pow({Num(p - 1)}))",
