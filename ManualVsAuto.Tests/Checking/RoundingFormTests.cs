@@ -1,4 +1,5 @@
 using ManualVsAuto.Checking;
+using ManualVsAuto.Reporting;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -124,11 +125,11 @@ public class RoundingFormTests : IDisposable
     {
         var check = LayerNorm(exactForms: false);
         var report = new CheckReport(new CheckSettings(11, (int)N), 0, check.Rows, [], Versions.TorchSharp, Versions.LibTorch);
-        var doc = ManualVsAuto.Reporting.JsonRenderer.Parse(ManualVsAuto.Reporting.JsonRenderer.Render(report, RequiredLevel.Approx));
+        var doc = JsonRenderer.Parse(JsonRenderer.Render(report, RequiredLevel.Approx));
         Assert.Equal("manualvsauto.report/3", doc.Schema);
         Assert.Equal(check.Rows.Select(r => r.Rounding), doc.Rows.Select(r => r.Rounding));
         var y = check.Rows.Single(r => r.Name == "y");
-        Assert.EndsWith(" — " + y.Rounding, ManualVsAuto.Reporting.SharedReportText.Detail(y));
+        Assert.EndsWith(" — " + y.Rounding, SharedReportText.Detail(y));
         Assert.Null(doc.Rows.Single(r => r.Name == "W").Rounding); // exact
     }
 
