@@ -161,6 +161,24 @@ public class StrangerModelTests : IDisposable
     }
 
     [Fact]
+    public void EveryRowOfBothBlocksThatIsNotExactSaysWhichOpRoundsDifferently()
+    {
+        foreach (var check in new[] { LayerNorm(batchForFeatures: false), Attention(missingTranspose: false) })
+        {
+            string all = string.Join("\n", check.Rows.Select(r => $"{r.Name}: {r.VerdictText} · {r.Rounding}"));
+            Assert.All(check.Rows.Where(r => !r.Exact), r => Assert.False(string.IsNullOrEmpty(r.Rounding), all));
+        }
+        // The loss is computed outside the steps: o's row says so rather than guess an op.
+        var o = LayerNorm(batchForFeatures: false).Rows.Single(r => r.Name == "o");
+        if (!o.Exact) Assert.StartsWith("no step reads o", o.Rounding);
+        Assert.StartsWith("tanh (step t) rounds differently", LayerNorm(batchForFeatures: false).Rows.Single(r => r.Name == "y").Rounding);
+        // Attention: the softmax is a native kernel; the scaled scores' product scales the gradient first.
+        var attention = Attention(missingTranspose: false).Rows;
+        Assert.StartsWith("softmax (step att) rounds differently", attention.Single(r => r.Name == "scores").Rounding);
+        Assert.All(attention.Where(r => r.Name is "q" or "k" && !r.Exact), r => Assert.StartsWith("matmul scaled by", r.Rounding));
+    }
+
+    [Fact]
     public void TheLayerNormBlocksWrongSizeIsTheOnlyWrongRowAndNotCalledAMissingPath()
     {
         var check = LayerNorm(batchForFeatures: true);

@@ -28,7 +28,7 @@ public class ReportFormatTests
         Assert.True(fused.Passed); // judged approximate even with --require exact
         Assert.Contains(doc.Rows, r => r.Numeric is { Passed: true, Mode: "fast" });
         Assert.Equal(["loss_fast", "hpreact_fast"], doc.Forward.Select(f => f.Name));
-        Assert.Equal("manualvsauto.report/2", doc.Schema);
+        Assert.Equal("manualvsauto.report/3", doc.Schema);
         Assert.Equal(Report.Rows.Select(r => r.Verdict), doc.Rows.Select(r => r.Verdict));
         var exact = doc.Rows.Single(r => r.Name == "W1");
         Assert.Equal((Verdict.Exact, "exact"), (exact.Verdict, exact.VerdictText));

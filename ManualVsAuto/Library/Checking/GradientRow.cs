@@ -51,6 +51,13 @@ public sealed record GradientRow(
     /// <summary>The evidence behind a verdict that is not read off the float32 comparison, e.g. the float64 rerun's figures.</summary>
     public string? Evidence { get; init; }
 
+    /// <summary>
+    /// For a row that passes without being exact: which op rounds differently and the form that would be exact
+    /// ("tanh (step t) rounds differently: exact if written `…`"), or that its own line is exact and the rounding comes
+    /// from upstream; null for exact and failing rows and for rows whose tensor no step reads.
+    /// </summary>
+    public string? Rounding { get; init; }
+
     /// <summary>What counted as approximate: <see cref="Checking.Tolerance.AllClose"/> in a check, <see cref="Checking.Tolerance.Training"/> in training.</summary>
     public Tolerance Tolerance { get; init; } = Tolerance.AllClose;
 

@@ -167,6 +167,7 @@ public static class PlainTable
         var parts = new List<string>();
         if (row.Hint is not null) parts.Add(row.Hint);
         if (row.Evidence is not null && row.Verdict is not (Verdict.Inherits or Verdict.Exact)) parts.Add(row.Evidence);
+        if (row.Rounding is not null) parts.Add(row.Rounding);
         if (row.Numeric is { Passed: false } n) parts.Add("numeric: " + n.Summary);
         return string.Join(" — ", parts);
     }

@@ -45,6 +45,7 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
         // Without steps, a wrong shape below a failing row may come from it too.
         else if (row.Verdict == Verdict.ShapeMismatch && !tape.Upstream(name, from).Any() && EarlierOrigin() is { } earlier)
             row = Inherited(row, [earlier], decidedLocally: false, null) with { Hint = row.Hint };
+        if (row.Verdict is Verdict.Approximate or Verdict.IllConditioned && from is null) row = row with { Rounding = Rounding(name, manual) };
         judged.Add(new Judged(name, row, manual));
         return row;
     }
@@ -194,6 +195,21 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
     }
 
     internal static double MaxAbs(Tensor t) => t.numel() == 0 ? 0 : t.abs().max().to_type(ScalarType.Float64).item<double>();
+
+    /// <summary>Which op rounds differently on a right row; null when it cannot be told (the verdict stands either way).</summary>
+    private string? Rounding(string name, Tensor manual)
+    {
+        try
+        {
+            return RoundingForms.Explain(tape, name, manual, UserManual, RowOf);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null;
+        }
+    }
+
+    private GradientRow? RowOf(string tensorName) => judged.FirstOrDefault(c => c.TensorName == tensorName)?.Row;
 
     /// <summary>The user's manual gradient of a tensor, when compared (and comparable), else null.</summary>
     private Tensor? UserManual(string name) =>

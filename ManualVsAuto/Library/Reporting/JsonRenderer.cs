@@ -5,7 +5,7 @@ using ManualVsAuto.Checking;
 namespace ManualVsAuto.Reporting;
 
 /// <summary>
-/// The machine-readable report; its schema ("manualvsauto.report/2") is documented in the README.
+/// The machine-readable report; its schema ("manualvsauto.report/3") is documented in the README.
 /// Numbers keep full precision; non-finite ones are the strings "NaN", "Infinity", "-Infinity".
 /// </summary>
 public sealed class JsonRenderer : IReportRenderer
@@ -22,7 +22,7 @@ public sealed class JsonRenderer : IReportRenderer
 
     public void Write(CheckReport report, RequiredLevel require, TextWriter output) => output.Write(Render(report, require) + Environment.NewLine);
 
-    public const string Schema = "manualvsauto.report/2";
+    public const string Schema = "manualvsauto.report/3";
 
     public static readonly JsonSerializerOptions Options = new()
     {
@@ -43,7 +43,7 @@ public sealed class JsonRenderer : IReportRenderer
         r.Loss,
         require,
         r.Rows.Select(row => new JsonRow(
-            row.Name, row.Shape, row.Verdict, row.VerdictText, row.InheritsFrom, row.DecidedLocally, row.Cause, row.Evidence, row.ManualShape,
+            row.Name, row.Shape, row.Verdict, row.VerdictText, row.InheritsFrom, row.DecidedLocally, row.Cause, row.Evidence, row.Rounding, row.ManualShape,
             row.Exact, row.Approximate, row.ExpectExact, row.Meets(require), row.MaxDiff, row.MaxRelDiff,
             row.WorstIndex, row.ManualAtWorst, row.ReferenceAtWorst, row.Ulps, row.Mismatches, row.NotClose, row.Hint,
             row.Numeric is { } n
@@ -67,7 +67,7 @@ public sealed record JsonVersions(string TorchSharp, string LibTorch);
 
 public sealed record JsonRow(
     string Name, long[] Shape, Verdict Verdict, string VerdictText, IReadOnlyList<string> InheritsFrom, bool DecidedLocally,
-    string? Cause, string? Evidence, long[]? ManualShape,
+    string? Cause, string? Evidence, string? Rounding, long[]? ManualShape,
     bool Exact, bool Approximate, bool ExpectExact, bool Passed, double MaxDiff, double MaxRelDiff,
     long[]? WorstIndex, double ManualAtWorst, double ReferenceAtWorst, long? Ulps, long Mismatches, long NotClose,
     string? Hint, JsonNumeric? Numeric);

@@ -42,6 +42,7 @@ public static class SharedReportText
               $"({Ulps(row)}), max rel diff {NumberFormat.Diff(row.MaxRelDiff)}, {row.Mismatches}/{row.Count} differ, {row.NotClose} not close";
         if (row.Hint is not null) text += $" — {row.Hint}";
         if (row.Evidence is not null && row.Verdict is not Verdict.Exact) text += $" — {row.Evidence}";
+        if (row.Rounding is not null) text += $" — {row.Rounding}";
         if (row.Numeric is { Passed: false } n) text += $" — numeric: {n.Summary}";
         else if (row.Numeric?.Note is { } note) text += $" ({note})";
         return text;
