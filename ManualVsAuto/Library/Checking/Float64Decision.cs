@@ -17,7 +17,7 @@ internal sealed class Float64Decision
 
     private Float64Replay? replay;
 
-    public bool HasRerun => rerun is not null;
+    public bool HasRerun => rerun is not null || (side is not null && done);
 
     /// <summary>Whether the checker may replay the steps in float64 itself when there is no rerun (on by default).</summary>
     public bool ReplayEnabled { get; set; } = true;
@@ -25,7 +25,7 @@ internal sealed class Float64Decision
     /// <summary>The checker's own float64 replay of the steps, made once, when first needed; null with a rerun or switched off.</summary>
     public Float64Replay? Replay(StepTape tape)
     {
-        if (rerun is not null || !ReplayEnabled || tape.Steps.All(s => s.Inputs.Count == 0)) return null; // nothing to replay
+        if (HasRerun || !ReplayEnabled || tape.Steps.All(s => s.Inputs.Count == 0)) return null; // nothing to replay
         return replay ??= Float64Replay.Run(tape);
     }
 
@@ -69,6 +69,14 @@ internal sealed class Float64Decision
                 Evidence = evidence + $": between {RightRatio}× (rounding) and {WrongRatio}× (a mistake); DecideInFloat64 with your backward in float64 decides it",
             };
         return null;
+    }
+
+    /// <summary>A float64 side already computed (the one call's own rerun of the model); replaces any rerun.</summary>
+    public void UseSide(Float64Side computed)
+    {
+        rerun = null;
+        side = computed;
+        done = true;
     }
 
     public void Use(Func<GradientCheck, Float64Run> run)

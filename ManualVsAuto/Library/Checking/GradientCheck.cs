@@ -10,7 +10,7 @@ namespace ManualVsAuto.Checking;
 /// order. <see cref="ToText"/> is the report; <see cref="AssertAllExact"/> and <see cref="AssertAllClose"/> throw a
 /// <see cref="GradientAssertionException"/> whose message is the table of the failing rows.
 /// </summary>
-public sealed class GradientCheck : IStepRecorder
+public sealed partial class GradientCheck : IStepRecorder
 {
     /// <summary>
     /// Float64 agreement that proves a formula right: |manual64 − autograd64| ≤ 1e-9·max|autograd64| element by
