@@ -97,6 +97,7 @@ public class OneCallCheckTests : IDisposable
         Assert.Equal(["o", "Wo", "ctx", "att", "v", "scores", "q", "k", "Wq", "Wk", "Wv"], check.Rows.Select(r => r.Name));
         Assert.All(check.Rows, r => Assert.True(r.Passed, Rows(check)));
         Assert.Null(check.Float64RerunRefusal);
+        Assert.Contains(check.Rows, r => r.Evidence?.StartsWith("float64 rerun:") == true);
         check.AssertAllClose();
         Assert.EndsWith(check.Summary + "\n", check.ToText());
     }
