@@ -153,6 +153,16 @@ public class OneCallCheckTests : IDisposable
     }
 
     [Fact]
+    public void WithoutTheRerunTheReplayDecidesTheSameRows()
+    {
+        var check = Attention(missingTranspose: true, options: new() { RerunInFloat64 = false });
+        Assert.Equal("switched off (RerunInFloat64 = false)", check.Float64RerunRefusal);
+        Assert.Contains(check.Rows, r => r.Evidence?.StartsWith("float64 replay:") == true);
+        Assert.DoesNotContain(check.Rows, r => r.Evidence?.StartsWith("float64 rerun:") == true);
+        Assert.True(check.Rows.Where(r => r.Verdict == Verdict.Wrong).Select(r => r.Name).SequenceEqual(["v"]), Rows(check));
+    }
+
+    [Fact]
     public void TheCallersTensorsGetNoGradient()
     {
         var W = randn(3, 2).requires_grad_();

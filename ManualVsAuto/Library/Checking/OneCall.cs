@@ -26,8 +26,20 @@ public sealed record OneCallOptions
 
 public sealed partial class GradientCheck
 {
-    /// <summary>Why the one call's float64 rerun of the model was not used (the rows were then decided by the replay), or null.</summary>
-    public string? Float64RerunRefusal { get; private set; }
+    /// <summary>
+    /// Why the one call's float64 rerun of the model cannot be used (its rows are then decided by the replay), or null
+    /// when it can or is not needed (float64 inputs). The rerun is made once, when a row first needs it or this is read.
+    /// </summary>
+    public string? Float64RerunRefusal
+    {
+        get
+        {
+            _ = float64.Side();
+            return float64RerunRefusal;
+        }
+    }
+
+    private string? float64RerunRefusal;
 
     /// <summary>
     /// The one call, like <c>torch.autograd.gradcheck</c> for a hand-written backward: runs <paramref name="forward"/>
@@ -73,8 +85,11 @@ public sealed partial class GradientCheck
         var check = new GradientCheck();
         var (_, manual) = check.Run(inputs, toFloat64: false, forward, backward, parameters);
         var rowOrder = manual.Select(m => m.Name).ToList();
-        if (o.RerunInFloat64 && inputs.Values.Any(t => t.dtype != ScalarType.Float64))
-            check.UseFloat64Rerun(inputs, forward, backward, rowOrder);
+        if (inputs.Values.Any(t => t.dtype != ScalarType.Float64))
+        {
+            if (o.RerunInFloat64) check.float64.UseSide(() => check.Float64Rerun(inputs, forward, backward, rowOrder));
+            else check.float64RerunRefusal = "switched off (RerunInFloat64 = false)";
+        }
         foreach (var (name, g) in manual) check.Compare(name, g, expectExact: !o.Approximate.Contains(name));
 
         if (o.FiniteDifferences is { } fd)
@@ -148,15 +163,15 @@ public sealed partial class GradientCheck
 
     /// <summary>
     /// The float64 side from the model itself: forward, autograd and the user's backward again on float64 copies
-    /// (float tensors in the closures swapped too). Refused, with the reason, when the backward is not dtype-generic.
+    /// (float tensors in the closures swapped too). Null, with the reason, when the backward is not dtype-generic.
     /// </summary>
-    private void UseFloat64Rerun(
+    private Float64Decision.Float64Side? Float64Rerun(
         Dictionary<string, Tensor> inputs, Func<IStepRecorder, Tensor> forward,
         Func<Func<string, Tensor>, IEnumerable<(string Name, Tensor Gradient)>> backward, IReadOnlyList<string> rows)
     {
         using var forwardSwap = ClosureSwap.Of(forward);
         using var backwardSwap = ClosureSwap.Of(backward);
-        if ((forwardSwap.Refusal ?? backwardSwap.Refusal) is { } why) { Float64RerunRefusal = $"the {(forwardSwap.Refusal is null ? "backward" : "forward")} {why}"; return; }
+        if ((forwardSwap.Refusal ?? backwardSwap.Refusal) is { } why) { float64RerunRefusal = $"the {(forwardSwap.Refusal is null ? "backward" : "forward")} {why}"; return null; }
         var c64 = new GradientCheck();
         Tensor loss64;
         List<(string Name, Tensor Gradient)> manual64;
@@ -166,25 +181,25 @@ public sealed partial class GradientCheck
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Float64RerunRefusal = $"the model failed on float64 inputs: {e.Message.Split('\n')[0]}";
-            return;
+            float64RerunRefusal = $"the model failed on float64 inputs: {e.Message.Split('\n')[0]}";
+            return null;
         }
         if (loss64.dtype != ScalarType.Float64)
         {
-            Float64RerunRefusal = $"the forward computed a {loss64.dtype} loss on float64 inputs";
-            return;
+            float64RerunRefusal = $"the forward computed a {loss64.dtype} loss on float64 inputs";
+            return null;
         }
         if (manual64.FirstOrDefault(m => m.Gradient.dtype != ScalarType.Float64) is { Name: not null } f32)
         {
-            Float64RerunRefusal = $"the backward returned a {f32.Gradient.dtype} gradient of '{f32.Name}' on float64 inputs: it is not dtype-generic";
-            return;
+            float64RerunRefusal = $"the backward returned a {f32.Gradient.dtype} gradient of '{f32.Name}' on float64 inputs: it is not dtype-generic";
+            return null;
         }
         if (!manual64.Select(m => m.Name).SequenceEqual(rows))
         {
-            Float64RerunRefusal = "the backward returned other gradients on float64 inputs";
-            return;
+            float64RerunRefusal = "the backward returned other gradients on float64 inputs";
+            return null;
         }
-        float64.UseSide(new Float64Decision.Float64Side(c64.Tape, manual64.ToDictionary(m => m.Name, m => m.Gradient, StringComparer.Ordinal)));
+        return new Float64Decision.Float64Side(c64.Tape, manual64.ToDictionary(m => m.Name, m => m.Gradient, StringComparer.Ordinal));
     }
 
     /// <summary>The loss for finite differences: the forward evaluated on <paramref name="checkedValues"/> (float64) and float64 copies of the other inputs.</summary>
