@@ -162,6 +162,26 @@ public class OneCallCheckTests : IDisposable
         Assert.True(check.Rows.Where(r => r.Verdict == Verdict.Wrong).Select(r => r.Name).SequenceEqual(["v"]), Rows(check));
     }
 
+    private sealed record Weights(Tensor W);
+
+    [Fact]
+    public void ABackwardReadingFloat32TensorsFromItsClosureIsRerunOnFloat64Copies()
+    {
+        // The backward reads W from a record and x from a list it captures, not from v: the rerun swaps them for
+        // float64 copies (a float32 × float64 matmul would end the process).
+        var g = new Generator(5);
+        var (x, W) = (randn(6, 4, generator: g), randn(4, 3, generator: g).requires_grad_());
+        var held = new Weights(W);
+        var list = new List<Tensor> { x };
+        var check = GradientCheck.Of(new() { ["x"] = x, ["W"] = W },
+            m => m.Step("h", v => v("x").matmul(v("W"))).pow(2).sum(),
+            v => [("h", 2 * v("h")), ("W", list[0].t().matmul(2 * v("x").matmul(held.W)))]);
+        Assert.Null(check.Float64RerunRefusal);
+        Assert.All(check.Rows, r => Assert.True(r.Passed, Rows(check)));
+        Assert.Equal(ScalarType.Float32, held.W.dtype);
+        Assert.Same(x, list[0]);
+    }
+
     [Fact]
     public void TheCallersTensorsGetNoGradient()
     {

@@ -5,9 +5,12 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Checking;
 
 /// <summary>
-/// The float tensors a delegate's closure holds (captured variables, arrays of tensors, enclosing scopes), swapped for
-/// float64 copies until disposed, so a step or a backward written for float32 runs in float64. A module in the closure
-/// keeps float32 parameters that cannot be swapped: <see cref="Refusal"/> says so, and nothing should be run.
+/// The float tensors a delegate's closure holds (captured variables, arrays and lists of tensors, enclosing scopes,
+/// captured delegates, objects of the user's classes, three levels deep), swapped for float64 copies until disposed,
+/// so a step or a backward written for float32 runs in float64. A module in the closure keeps float32 parameters that
+/// cannot be swapped: <see cref="Refusal"/> says so, and nothing should be run. Tensors reached only through static
+/// fields or framework collections other than arrays and lists are not swapped (libtorch ends the process on a
+/// float32 × float64 matmul).
 /// </summary>
 internal sealed class ClosureSwap : IDisposable
 {
@@ -46,11 +49,23 @@ internal sealed class ClosureSwap : IDisposable
                         restore.Add(() => array[j] = old);
                     }
                     break;
+                case List<Tensor> list:
+                    for (int i = 0; i < list.Count; i++)
+                    {
+                        if (list[i] is not { } old || !NeedsCopy(old)) continue;
+                        int j = i;
+                        list[j] = Copy(old);
+                        restore.Add(() => list[j] = old);
+                    }
+                    break;
                 case nn.Module m:
                     Refusal = $"holds a module ({m.GetType().Name}) whose parameters stay float32: make its parameters steps";
                     return;
-                case { } nested when depth < 3 && IsCompilerGenerated(nested.GetType()):
-                    Visit(nested, depth + 1, seen); // an enclosing scope's captured variables
+                case Delegate d when depth < 3 && d.Target is { } target:
+                    Visit(target, depth + 1, seen); // a captured lambda or local function: its own captures
+                    break;
+                case { } nested when depth < 3 && (IsCompilerGenerated(nested.GetType()) || IsUsers(nested.GetType())):
+                    Visit(nested, depth + 1, seen); // an enclosing scope's captured variables, or an object of the user's holding tensors
                     break;
             }
         }
@@ -66,6 +81,11 @@ internal sealed class ClosureSwap : IDisposable
     }
 
     private static bool IsCompilerGenerated(Type t) => t.IsDefined(typeof(CompilerGeneratedAttribute), false);
+
+    /// <summary>A class of the user's (a record of parameters, a model class that is not a module), not the framework's or this library's.</summary>
+    private static bool IsUsers(Type t) =>
+        t.IsClass && !t.IsArray && t.Assembly != typeof(ClosureSwap).Assembly &&
+        (t.Namespace is not { } ns || !(ns.StartsWith("System", StringComparison.Ordinal) || ns.StartsWith("TorchSharp", StringComparison.Ordinal) || ns.StartsWith("Microsoft", StringComparison.Ordinal)));
 
     public void Dispose()
     {
