@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Checking;
 
 /// <summary>
-/// The reusable mechanism behind every report: register the forward steps you want checked by name
+/// The reusable mechanism behind every report. The common case is the one call <see cref="Of"/> (named inputs, a
+/// forward of named steps, a backward returning named gradients). Step by step: register the forward steps you want checked by name
 /// (<see cref="Track"/> keeps their gradients; <see cref="Step"/> also records the step's inputs, for local verdicts),
 /// run <see cref="Backward"/>, then hand in your manual gradients by name with <see cref="Compare"/>, in backward
 /// order. <see cref="ToText"/> is the report; <see cref="AssertAllExact"/> and <see cref="AssertAllClose"/> throw a
