@@ -237,6 +237,12 @@ public class OneCallCheckTests : IDisposable
         Assert.Contains("return the scalar loss", Assert.Throws<GradientCheckException>(() =>
             GradientCheck.Of(new() { ["W"] = ones(2).requires_grad_() }, m => m.Step("h", v => v("W") * 2), v => [])).Message);
         Assert.Contains("got none", Assert.Throws<GradientCheckException>(() => GradientCheck.Of(new(), m => ones(1), v => [])).Message);
+        Assert.StartsWith("the inputs mix dtypes (W Float32, x Float64)", Assert.Throws<GradientCheckException>(() =>
+            GradientCheck.Of(new() { ["W"] = ones(3, 2).requires_grad_(), ["x"] = ones(4, 3, dtype: ScalarType.Float64) },
+                m => m.Step("h", v => v("x").mm(v("W"))).sum(), v => [])).Message);
+        Assert.StartsWith("OneCallOptions.Approximate names 'hh'", Assert.Throws<GradientCheckException>(() =>
+            GradientCheck.Of(new() { ["W"] = ones(3, 2).requires_grad_(), ["x"] = ones(4, 3) }, m => m.Step("h", v => v("x").mm(v("W"))).sum(),
+                v => [("W", v("x").t().mm(ones(4, 2)))], new() { Approximate = ["hh"] })).Message);
         Assert.StartsWith("the backward threw", Assert.Throws<GradientCheckException>(() =>
             Tiny(v => [("W", v("x").mm(ones(5, 5)))])).Message);
     }

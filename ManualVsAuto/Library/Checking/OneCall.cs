@@ -63,7 +63,7 @@ public sealed partial class GradientCheck
     /// inputs and steps in backward order, e.g. <c>v =&gt; [("h", dh), ("W", dW)]</c>. Written with the values it is
     /// given (not float32 constants), it also runs on float64 values.
     /// </param>
-    /// <exception cref="GradientCheckException">Bad use: no or disposed or integer inputs, a loss that is not a scalar of the inputs, a gradient of an unknown name, returned twice, or missing for a parameter.</exception>
+    /// <exception cref="GradientCheckException">Bad use: no or disposed or integer inputs, inputs of mixed dtypes, a loss that is not a scalar of the inputs, a gradient of an unknown name, returned twice, or missing for a parameter.</exception>
     public static GradientCheck Of(
         Dictionary<string, Tensor> inputs,
         Func<IStepRecorder, Tensor> forward,
@@ -76,15 +76,22 @@ public sealed partial class GradientCheck
         var o = options ?? new OneCallOptions();
         foreach (var (name, t) in inputs)
         {
+            if (string.IsNullOrWhiteSpace(name)) throw new GradientCheckException($"GradientCheck.Of needs a name for every input: got \"{name}\".");
             if (t is null || t.IsInvalid) throw new GradientCheckException($"input '{name}' is {(t is null ? "null" : "a disposed tensor")}.");
             if (!t.is_floating_point())
                 throw new GradientCheckException($"input '{name}' is {t.dtype}, not floating point: capture indices and other integer tensors in the closure.");
         }
+        // Mixed dtypes would meet in a matmul, which ends the process instead of throwing.
+        if (inputs.Select(p => p.Value.dtype).Distinct().Count() > 1)
+            throw new GradientCheckException(
+                $"the inputs mix dtypes ({string.Join(", ", inputs.Select(p => $"{p.Key} {p.Value.dtype}"))}): give them one dtype (float64 copies of them all run the model in float64).");
         var parameters = inputs.Where(p => p.Value.requires_grad).Select(p => p.Key).ToList();
 
         var check = new GradientCheck();
         var (_, manual) = check.Run(inputs, toFloat64: false, forward, backward, parameters);
         var rowOrder = manual.Select(m => m.Name).ToList();
+        if (o.Approximate.FirstOrDefault(n => !rowOrder.Contains(n)) is { } stray)
+            throw new GradientCheckException($"OneCallOptions.Approximate names '{stray}', which the backward does not return; it returns: {string.Join(", ", rowOrder)}.");
         if (inputs.Values.Any(t => t.dtype != ScalarType.Float64))
         {
             if (o.RerunInFloat64) check.float64.UseSide(() => check.Float64Rerun(inputs, forward, backward, rowOrder));
