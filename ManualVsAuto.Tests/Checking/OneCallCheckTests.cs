@@ -19,7 +19,7 @@ public class OneCallCheckTests : IDisposable
     private const long B = 3, T = 6, C = 8;
 
     // The attention block of StrangerModelTests.Attention in the one call.
-    private static GradientCheck Attention(bool missingTranspose, ScalarType dtype = ScalarType.Float32, OneCallOptions? options = null)
+    private static GradientCheck Attention(bool missingTranspose, ScalarType dtype = ScalarType.Float32, OneCallOptions? options = null, bool doubled = false)
     {
         var g = new Generator(7);
         var x = randn([B, T, C], generator: g).to_type(dtype);
@@ -39,7 +39,7 @@ public class OneCallCheckTests : IDisposable
             var (dout, att) = (2 * v("o"), v("att"));
             var dctx = dout.matmul(v("Wo").t());
             var datt = dctx.matmul(v("v").transpose(-2, -1));
-            var dv = missingTranspose ? att.matmul(dctx) : att.transpose(-2, -1).matmul(dctx);
+            var dv = missingTranspose ? att.matmul(dctx) : att.transpose(-2, -1).matmul(dctx) * (doubled ? 2 : 1);
             var dscores = att * (datt - (datt * att).sum(-1, keepdim: true));
             var (dq, dk) = (dscores.matmul(v("k")) * s, dscores.transpose(-2, -1).matmul(v("q")) * s);
             Tensor dW(Tensor d) => Flat(v("x")).t().matmul(Flat(d));
@@ -114,6 +114,15 @@ public class OneCallCheckTests : IDisposable
         Assert.All(check.Rows.Where(r => r.Name is not ("v" or "Wv")), r => Assert.True(r.Passed, $"{r.Name}: {r.VerdictText}"));
         var e = Assert.Throws<GradientAssertionException>(check.AssertAllClose);
         Assert.Contains("WRONG here", e.Message);
+    }
+
+    [Fact]
+    public void ANeighbouringMistakeAtTheSameProductIsNotCalledATranspose()
+    {
+        var v = Attention(missingTranspose: false, doubled: true).Rows.Single(r => r.Name == "v");
+        Assert.Equal(Verdict.Wrong, v.Verdict);
+        Assert.DoesNotContain("transpose", v.Hint);
+        Assert.Contains("factor", v.Hint);
     }
 
     [Fact]
