@@ -17,7 +17,8 @@ internal sealed class Float64Decision
 
     private Float64Replay? replay;
 
-    public bool HasRerun => rerun is not null;
+    /// <summary>A rerun is given, or a computed side that succeeded (computing it now if not yet).</summary>
+    public bool HasRerun => rerun is not null || (computeSide is not null && Side() is not null);
 
     /// <summary>Whether the checker may replay the steps in float64 itself when there is no rerun (on by default).</summary>
     public bool ReplayEnabled { get; set; } = true;
@@ -25,7 +26,7 @@ internal sealed class Float64Decision
     /// <summary>The checker's own float64 replay of the steps, made once, when first needed; null with a rerun or switched off.</summary>
     public Float64Replay? Replay(StepTape tape)
     {
-        if (rerun is not null || !ReplayEnabled || tape.Steps.All(s => s.Inputs.Count == 0)) return null; // nothing to replay
+        if (HasRerun || !ReplayEnabled || tape.Steps.All(s => s.Inputs.Count == 0)) return null; // nothing to replay
         return replay ??= Float64Replay.Run(tape);
     }
 
@@ -71,8 +72,23 @@ internal sealed class Float64Decision
         return null;
     }
 
+    private Func<Float64Side?>? computeSide;
+
+    /// <summary>
+    /// A float64 side the checker computes itself (the one call's rerun of the model), once, when first needed; it may
+    /// return null (refused), and then the replay decides. Replaces any rerun.
+    /// </summary>
+    public void UseSide(Func<Float64Side?> compute)
+    {
+        rerun = null;
+        computeSide = compute;
+        done = false;
+        side = null;
+    }
+
     public void Use(Func<GradientCheck, Float64Run> run)
     {
+        computeSide = null;
         rerun = run;
         done = false;
         side = null;
@@ -81,10 +97,11 @@ internal sealed class Float64Decision
     /// <summary>The float64 rerun, made once, when first needed; null without one.</summary>
     public Float64Side? Side()
     {
-        if (done || rerun is null) return side;
+        if (done || (rerun is null && computeSide is null)) return side;
         done = true;
+        if (computeSide is not null) return side = computeSide();
         var c = new GradientCheck();
-        var r = rerun(c);
+        var r = rerun!(c);
         if (r.Loss.dtype != ScalarType.Float64)
             throw new GradientCheckException($"the float64 rerun returned a {r.Loss.dtype} loss: convert the parameters and the batch to float64.");
         if (!r.BackwardDone) c.Backward(r.Loss);

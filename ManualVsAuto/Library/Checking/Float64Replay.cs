@@ -1,5 +1,3 @@
-using System.Reflection;
-using System.Runtime.CompilerServices;
 using static TorchSharp.torch;
 
 namespace ManualVsAuto.Checking;
@@ -87,74 +85,5 @@ internal sealed class Float64Replay
         var rest = grad - through;
         double scale = VerdictEngine.MaxAbs(grad);
         return VerdictEngine.MaxAbs(rest) > 1e-3 * scale ? rest : null;
-    }
-
-    /// <summary>The float tensors a step's closure holds, swapped for float64 copies until disposed.</summary>
-    private sealed class ClosureSwap : IDisposable
-    {
-        private readonly List<Action> restore = [];
-        private readonly List<Tensor> copies = [];
-
-        public string? Refusal { get; private set; }
-
-        public static ClosureSwap Of(Delegate f)
-        {
-            var swap = new ClosureSwap();
-            if (f.Target is { } target) swap.Visit(target, depth: 0, new HashSet<object>(ReferenceEqualityComparer.Instance));
-            return swap;
-        }
-
-        private void Visit(object owner, int depth, HashSet<object> seen)
-        {
-            if (!seen.Add(owner) || Refusal is not null) return;
-            var type = owner.GetType();
-            foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
-            {
-                object? value = field.GetValue(owner);
-                switch (value)
-                {
-                    case Tensor t when NeedsCopy(t):
-                        var copy = Copy(t);
-                        field.SetValue(owner, copy);
-                        restore.Add(() => field.SetValue(owner, t));
-                        break;
-                    case Tensor[] array:
-                        for (int i = 0; i < array.Length; i++)
-                        {
-                            if (array[i] is not { } old || !NeedsCopy(old)) continue;
-                            int j = i;
-                            array[j] = Copy(old);
-                            restore.Add(() => array[j] = old);
-                        }
-                        break;
-                    case nn.Module m:
-                        Refusal = $"holds a module ({m.GetType().Name}) whose parameters stay float32: make its parameters steps";
-                        return;
-                    case Delegate d when depth < 3 && d.Target is { } inner:
-                        Visit(inner, depth + 1, seen); // a function the step calls, with its own closure
-                        break;
-                    case { } nested when depth < 3 && IsCompilerGenerated(nested.GetType()):
-                        Visit(nested, depth + 1, seen); // an enclosing scope's captured variables
-                        break;
-                }
-            }
-        }
-
-        private static bool NeedsCopy(Tensor t) => !t.IsInvalid && t.is_floating_point() && t.dtype != ScalarType.Float64;
-
-        private Tensor Copy(Tensor t)
-        {
-            var c = t.detach().to_type(ScalarType.Float64).DetachFromDisposeScope();
-            copies.Add(c);
-            return c;
-        }
-
-        private static bool IsCompilerGenerated(Type t) => t.IsDefined(typeof(CompilerGeneratedAttribute), false);
-
-        public void Dispose()
-        {
-            foreach (var r in restore) r();
-            foreach (var c in copies) c.Dispose();
-        }
     }
 }

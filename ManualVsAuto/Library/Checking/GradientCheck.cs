@@ -4,13 +4,14 @@ using static TorchSharp.torch;
 namespace ManualVsAuto.Checking;
 
 /// <summary>
-/// The reusable mechanism behind every report: register the forward steps you want checked by name
+/// The reusable mechanism behind every report. The common case is the one call <see cref="Of"/> (named inputs, a
+/// forward of named steps, a backward returning named gradients). Step by step: register the forward steps you want checked by name
 /// (<see cref="Track"/> keeps their gradients; <see cref="Step"/> also records the step's inputs, for local verdicts),
 /// run <see cref="Backward"/>, then hand in your manual gradients by name with <see cref="Compare"/>, in backward
 /// order. <see cref="ToText"/> is the report; <see cref="AssertAllExact"/> and <see cref="AssertAllClose"/> throw a
 /// <see cref="GradientAssertionException"/> whose message is the table of the failing rows.
 /// </summary>
-public sealed class GradientCheck : IStepRecorder
+public sealed partial class GradientCheck : IStepRecorder
 {
     /// <summary>
     /// Float64 agreement that proves a formula right: |manual64 − autograd64| ≤ 1e-9·max|autograd64| element by

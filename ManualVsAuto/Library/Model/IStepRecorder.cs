@@ -15,10 +15,13 @@ public interface IStepRecorder
     Tensor Step(string name, StepFunction f);
 }
 
-/// <summary>The recorder that only evaluates: steps by name in a dictionary, nothing tracked (e.g. under no_grad).</summary>
-public sealed class PlainSteps : IStepRecorder
+/// <summary>
+/// The recorder that only evaluates: steps by name in a dictionary, nothing tracked (e.g. under no_grad), starting
+/// from <paramref name="inputs"/> (named tensors the steps may read).
+/// </summary>
+public sealed class PlainSteps(IEnumerable<KeyValuePair<string, Tensor>>? inputs = null) : IStepRecorder
 {
-    private readonly Dictionary<string, Tensor> values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Tensor> values = new(inputs ?? [], StringComparer.Ordinal);
 
     public Tensor Step(string name, StepFunction f) => values[name] = f(n => values[n]);
 }
