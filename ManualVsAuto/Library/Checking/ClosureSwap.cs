@@ -40,22 +40,13 @@ internal sealed class ClosureSwap : IDisposable
                     field.SetValue(owner, copy);
                     restore.Add(() => field.SetValue(owner, t));
                     break;
-                case Tensor[] array:
-                    for (int i = 0; i < array.Length; i++)
+                case IList<Tensor> items when !items.IsReadOnly || items is Tensor[]: // arrays and lists of tensors
+                    for (int i = 0; i < items.Count; i++)
                     {
-                        if (array[i] is not { } old || !NeedsCopy(old)) continue;
+                        if (items[i] is not { } old || !NeedsCopy(old)) continue;
                         int j = i;
-                        array[j] = Copy(old);
-                        restore.Add(() => array[j] = old);
-                    }
-                    break;
-                case List<Tensor> list:
-                    for (int i = 0; i < list.Count; i++)
-                    {
-                        if (list[i] is not { } old || !NeedsCopy(old)) continue;
-                        int j = i;
-                        list[j] = Copy(old);
-                        restore.Add(() => list[j] = old);
+                        items[j] = Copy(old);
+                        restore.Add(() => items[j] = old);
                     }
                     break;
                 case nn.Module m:

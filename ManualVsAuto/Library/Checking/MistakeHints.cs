@@ -132,18 +132,15 @@ public static class MistakeHints
             ($"d{product}.matmul({otherName})", d, o), ($"d{product}.matmul({otherName}ᵀ)", d, o.transpose(-2, -1)),
             ($"d{product}ᵀ.matmul({otherName})", d.transpose(-2, -1), o), ($"{otherName}.matmul(d{product}ᵀ)", o, d.transpose(-2, -1)),
         };
-        foreach (var (text, x, y) in forms)
-        {
-            if (x.shape[^1] != y.shape[^2] || !x.shape[..^2].SequenceEqual(y.shape[..^2])) continue;
-            var p = x.matmul(y);
-            if (!p.shape.SequenceEqual(m.shape) || MaxAbs(p - m) > tol) continue;
-            var right = forms.FirstOrDefault(f => f.X.shape[^1] == f.Y.shape[^2] && f.X.shape[..^2].SequenceEqual(f.Y.shape[..^2]) &&
-                                                  f.X.matmul(f.Y) is var q && q.shape.SequenceEqual(m.shape) && MaxAbs(q - local.to_type(ScalarType.Float64)) <= tol);
-            return new("a missing transpose",
-                $"hint: d{name} is {text} — a transpose missing or misplaced in the product's backward" +
-                (right.Text is { } r ? $"; the product's backward is d{name} = {r}." : " (for C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC)."));
-        }
-        return null;
+        // Each form's product once, where the shapes multiply and give the gradient's shape.
+        var products = forms.Select(f => (f.Text, P: RoundingForms.Mm(f.X, f.Y)))
+            .Where(f => f.P is not null && f.P.shape.SequenceEqual(m.shape)).ToList();
+        var l = local.to_type(ScalarType.Float64);
+        if (products.FirstOrDefault(f => MaxAbs(f.P! - m) <= tol).Text is not { } text) return null;
+        string? right = products.FirstOrDefault(f => MaxAbs(f.P! - l) <= tol).Text;
+        return new("a missing transpose",
+            $"hint: d{name} is {text} — a transpose missing or misplaced in the product's backward" +
+            (right is not null ? $"; the product's backward is d{name} = {right}." : " (for C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC)."));
     }
 
     /// <summary>Differences only where an element was read twice or more (counts ≥ 2), and some elements read once agree.</summary>

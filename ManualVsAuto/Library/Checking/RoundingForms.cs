@@ -238,7 +238,7 @@ internal static class RoundingForms
     }
 
     /// <summary>a.matmul(b) when the shapes multiply, else null: libtorch's matmul ends the process on a shape error.</summary>
-    private static Tensor? Mm(Tensor a, Tensor b) =>
+    internal static Tensor? Mm(Tensor a, Tensor b) =>
         a.dim() >= 2 && a.dim() == b.dim() && a.shape[..^2].SequenceEqual(b.shape[..^2]) && a.shape[^1] == b.shape[^2] ? a.matmul(b) : null;
 
     /// <summary>The scalar c with p·c bitwise equal to o, read off the largest element, or null.</summary>

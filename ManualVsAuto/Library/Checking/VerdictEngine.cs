@@ -37,7 +37,7 @@ internal sealed class VerdictEngine(StepTape tape, Float64Decision float64)
         if (judged.Any(j => j.Row.Name == rowName))
             throw new GradientCheckException($"'{rowName}' is compared twice: each row is compared once (give another label to compare a second formula).");
         if (from is not null) _ = tape[from];
-        var row = Cmp.Compare(label ?? name, manual, tape[name]) with { ExpectExact = expectExact };
+        var row = Cmp.Compare(rowName, manual, tape[name]) with { ExpectExact = expectExact };
         if (row.Verdict is Verdict.Wrong or Verdict.Approximate) row = Decide(name, row, manual, from);
         // A wrong shape computed from a wrong-shaped upstream gradient inherits it: the line may be right.
         else if (row.Verdict == Verdict.ShapeMismatch && UpstreamOrigins(name, from) is { Count: > 0 } origins)
